@@ -1,0 +1,94 @@
+"""Small Keras callbacks, one job each, used by `kft.train`."""
+
+import math
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+from kft.errors import KftError
+
+
+class BestModel(keras.callbacks.Callback):
+    """Saves the model whenever `monitor` improves, atomically.
+
+    It keeps the best weights in memory too, and puts them back at the end
+    of training, so the model that `fit` leaves behind is the saved one.
+
+    Args:
+        path: str. Where to save, a `.keras` file.
+        monitor: str. The quantity to watch, e.g. `val_loss`.
+    """
+
+    def __init__(self, path, monitor="val_loss"):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.better = np.less if "loss" in monitor else np.greater
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise KftError(
+                f"monitor={self.monitor!r} is not among the logged values "
+                f"({', '.join(sorted(logs or {}))}); pick one of those"
+            )
+        if math.isnan(value):
+            return
+        if self.best is None or self.better(value, self.best):
+            self.best, self.best_epoch = float(value), epoch
+            self.best_weights = self.model.get_weights()
+            save_atomically(self.model, self.path)
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def save_atomically(model, path):
+    """Saves `model` to `path` through a temporary file and a rename."""
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f".{name}.partial.keras")
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
+    """Stops at the first NaN or infinite loss with an error naming the step.
+
+    The best model saved so far stays where it is.
+    """
+
+    def __init__(self, saved_to=None):
+        super().__init__(raise_error=True)
+        self.saved_to = saved_to
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            kept = (
+                f"; the best model so far is kept in {self.saved_to}"
+                if self.saved_to and os.path.exists(self.saved_to)
+                else "; no model was saved yet"
+            )
+            raise KftError(
+                f"the loss became {float(loss)} at epoch {self.epoch + 1}, "
+                f"step {batch + 1}{kept}. Lower learning_rate"
+            )
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the optimizer's current learning rate to the epoch logs."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and "learning_rate" not in logs:
+            rate = self.model.optimizer.learning_rate
+            logs["learning_rate"] = float(ops.convert_to_numpy(rate))

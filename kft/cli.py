@@ -1,0 +1,118 @@
+"""The `kft` command line. It chooses the backend before keras is imported.
+
+    kft run RECIPE [--backend B] [--smoke] [key=value ...]
+    kft show RECIPE [key=value ...]
+    kft preset import SOURCE --out DIR
+"""
+
+import dataclasses
+import json
+import sys
+
+import click
+
+from kft.errors import KftError
+
+BACKEND = click.option(
+    "--backend",
+    type=click.Choice(["torch", "jax", "tensorflow"]),
+    default=None,
+    help="Keras backend; default: $KERAS_BACKEND, else Keras's default.",
+)
+OVERRIDES = click.argument("overrides", nargs=-1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Fine-tune KerasHub models: one recipe, torch, jax or tensorflow."""
+
+
+@cli.command()
+@click.argument("recipe")
+@BACKEND
+@click.option("--smoke", is_flag=True,
+              help="A few steps on a few examples: checks a recipe runs.")
+@OVERRIDES
+def run(recipe, backend, smoke, overrides):
+    """Train RECIPE (a file such as recipes/mrpc.py, or a module).
+
+    OVERRIDES are typed key=value settings, e.g. epochs=2 learning_rate=3e-5;
+    `kft show RECIPE` lists them all.
+    """
+    from kft import backend as backends
+
+    backends.select(backend)
+    resolved = _resolve(recipe, overrides, smoke)
+    from kft.train import train
+
+    result = train(resolved)
+    click.echo(json.dumps({"run_dir": result.run_dir, **result.metrics}))
+
+
+@cli.command()
+@click.argument("recipe")
+@click.option("--smoke", is_flag=True, help="Show the --smoke settings.")
+@OVERRIDES
+def show(recipe, smoke, overrides):
+    """Print RECIPE's resolved config, with OVERRIDES applied."""
+    resolved = _resolve(recipe, overrides, smoke)
+    config = dataclasses.asdict(resolved.config)
+    click.echo(json.dumps({"recipe": resolved.name, "config": config},
+                          indent=2))
+
+
+@cli.group()
+def preset():
+    """Make local KerasHub presets, for offline use."""
+
+
+@preset.command("import")
+@click.argument("source")
+@click.option("--out", required=True, help="The preset folder to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+def import_(source, out, overwrite):
+    """Turn a Hugging Face folder or pip package SOURCE into a preset."""
+    from kft.importer import import_preset
+
+    click.echo(import_preset(source, out, overwrite=overwrite))
+
+
+def _resolve(spec, overrides, smoke):
+    from kft import loader
+    from kft.overrides import SMOKE, parse
+
+    recipe = loader.load(spec)
+    values = dict(SMOKE) if smoke else {}
+    values.update(parse(overrides))
+    return recipe.replace(**values)
+
+
+def main(recipe=None, argv=None):
+    """Entry point of `kft`; with `recipe`, acts as `kft run` on it.
+
+    Args:
+        recipe: kft.Recipe or None. Lets a recipe file run itself:
+            `python recipes/mrpc.py epochs=2`.
+        argv: list of str or None. Arguments; default `sys.argv[1:]`.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if recipe is not None:
+            from kft.overrides import parse
+            from kft.train import train
+
+            result = train(recipe.replace(**parse(argv)))
+            print(json.dumps({"run_dir": result.run_dir, **result.metrics}))
+            return 0
+        cli.main(args=argv, prog_name="kft", standalone_mode=False)
+        return 0
+    except KftError as error:
+        click.echo(f"kft: error: {error}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code

@@ -1,0 +1,79 @@
+"""Data splits as in-memory arrays, and their `tf.data` pipelines.
+
+A loader returns `Splits`: the train, validation and (optional) test
+`Split`s, each holding raw inputs `x` (an array, or a tuple of arrays for
+sentence pairs) and integer labels `y`. Tokenizing and decoding happen later,
+in the model's preprocessor, inside the input pipeline.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from kft.data.glue import glue, read_glue_tsv
+
+__all__ = ["Split", "Splits", "glue", "read_glue_tsv"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One split of a dataset.
+
+    Args:
+        x: np.ndarray or tuple of np.ndarray. Raw inputs, one row each.
+        y: np.ndarray. Integer class labels.
+        source: str. Where it came from, for messages.
+    """
+
+    x: object
+    y: np.ndarray
+    source: str = ""
+
+    def __len__(self):
+        return len(self.y)
+
+    def take(self, n):
+        """The first `n` examples (all of them if `n` is None)."""
+        if n is None or n >= len(self):
+            return self
+        cut = _map(self.x, lambda a: a[:n])
+        return dataclasses.replace(self, x=cut, y=self.y[:n])
+
+    def dataset(self, batch_size, shuffle=False, seed=0):
+        """A batched `tf.data.Dataset` of `(x, y)`, reshuffled each epoch."""
+        import tensorflow as tf
+
+        ds = tf.data.Dataset.from_tensor_slices((self.x, self.y))
+        if shuffle:
+            ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    """The splits of a dataset, with its class names.
+
+    Args:
+        train: Split.
+        validation: Split.
+        test: Split or None.
+        class_names: tuple of str. Label `i` is `class_names[i]`.
+    """
+
+    train: Split
+    validation: Split
+    test: Split | None = None
+    class_names: tuple = ("0", "1")
+
+    def take(self, n):
+        """Each split cut to its first `n` examples."""
+        return dataclasses.replace(
+            self,
+            train=self.train.take(n),
+            validation=self.validation.take(n),
+            test=None if self.test is None else self.test.take(n),
+        )
+
+
+def _map(x, fn):
+    return tuple(fn(a) for a in x) if isinstance(x, tuple) else fn(x)

@@ -1,0 +1,129 @@
+"""GLUE tasks from local TSV files or from TensorFlow Datasets."""
+
+import csv
+import os
+
+import numpy as np
+
+from kft.errors import KftError
+
+# Task name -> (text columns, class names).
+TASKS = {
+    "mrpc": (("sentence1", "sentence2"), ("0", "1")),
+    "sst2": (("sentence",), ("0", "1")),
+}
+SPLIT_FILES = {"train": "train.tsv", "validation": "validation.tsv",
+               "test": "test.tsv"}
+
+
+def glue(task, data_dir=None, limit=None):
+    """Loads a GLUE task as `kft.data.Splits`.
+
+    Args:
+        task: str. A key of `TASKS`, e.g. `"mrpc"`.
+        data_dir: str or None. A folder with `train.tsv` and
+            `validation.tsv` (and optionally `test.tsv`), each with a header
+            naming `label` and the task's text columns. None downloads the
+            task from TensorFlow Datasets (`glue/<task>`).
+        limit: int or None. Keep the first `limit` examples of each split.
+
+    Example:
+
+    ```python
+    splits = kft.data.glue("mrpc", data_dir="../shared/data/mrpc", limit=64)
+    s1, s2 = splits.train.x
+    ```
+    """
+    from kft.data import Split, Splits
+
+    if task not in TASKS:
+        raise KftError(f"unknown GLUE task {task!r}; use one of "
+                       + ", ".join(TASKS))
+    columns, classes = TASKS[task]
+    if data_dir is None:
+        from kft.data.tfds import load_glue
+
+        splits = load_glue(task, columns)
+    else:
+        splits = _local(data_dir, columns, classes)
+    splits = {k: Split(*v).take(limit) for k, v in splits.items()}
+    return Splits(class_names=classes, **splits)
+
+
+def _local(data_dir, columns, classes):
+    if not os.path.isdir(data_dir):
+        raise KftError(
+            f"data_dir {data_dir!r} is not a folder; point data_dir= at a "
+            "folder holding train.tsv and validation.tsv"
+        )
+    splits = {}
+    for split, file in SPLIT_FILES.items():
+        path = os.path.join(data_dir, file)
+        if not os.path.exists(path):
+            if split == "test":
+                continue
+            raise KftError(
+                f"{path} is missing; data_dir= needs train.tsv and "
+                "validation.tsv (test.tsv is optional)"
+            )
+        splits[split] = read_glue_tsv(path, columns, classes)
+    return splits
+
+
+def read_glue_tsv(path, columns, classes):
+    """Reads a GLUE TSV file into `(x, y, path)`, checking every row.
+
+    Quoting is off: sentences may contain bare `"` characters.
+
+    Args:
+        path: str. The file; its header names `label` and `columns`.
+        columns: tuple of str. The text columns, in input order.
+        classes: tuple of str. The valid label values; label `classes[i]`
+            becomes class `i`.
+
+    Returns:
+        `(x, y, path)`: `x` a string array, or a tuple of them for pairs,
+        and `y` an int32 array.
+    """
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(rows, None)
+        if header is None:
+            raise KftError(f"{path} is empty; it needs a header line and rows")
+        wanted = ("label", *columns)
+        missing = [c for c in wanted if c not in header]
+        if missing:
+            raise KftError(
+                f"{path}:1: header lacks column(s) {', '.join(missing)}; "
+                f"expected tab-separated columns {', '.join(wanted)}"
+            )
+        where = [header.index(c) for c in wanted]
+        texts, labels = _rows(path, rows, len(header), where, classes)
+    if not labels:
+        raise KftError(f"{path} has a header but no examples; the split "
+                       "is empty")
+    x = tuple(np.array(t, dtype=object) for t in texts)
+    y = np.array(labels, dtype="int32")
+    return (x if len(x) > 1 else x[0]), y, path
+
+
+def _rows(path, rows, width, where, classes):
+    index = {c: i for i, c in enumerate(classes)}
+    texts = [[] for _ in where[1:]]
+    labels = []
+    for line, row in enumerate(rows, start=2):
+        if len(row) != width:
+            raise KftError(
+                f"{path}:{line}: expected {width} tab-separated columns, "
+                f"found {len(row)}; fix or remove that line"
+            )
+        label = row[where[0]]
+        if label not in index:
+            raise KftError(
+                f"{path}:{line}: label {label!r} is not one of the task's "
+                f"classes ({', '.join(classes)})"
+            )
+        labels.append(index[label])
+        for text, col in zip(texts, where[1:], strict=True):
+            text.append(row[col])
+    return texts, labels

@@ -1,0 +1,86 @@
+"""Loads a recipe from a file path or a dotted module name."""
+
+import importlib
+import importlib.util
+import os
+import sys
+
+from kft.errors import KftError
+from kft.recipe import Recipe
+
+
+def load(spec) -> Recipe:
+    """Returns the `Recipe` of a recipe file, module name or module.
+
+    Args:
+        spec: str or module. A path like `recipes/mrpc.py`, a dotted module
+            name like `recipes.mrpc`, or an imported module.
+
+    Raises:
+        KftError: when the file or module does not exist, or does not
+            define `recipe()` returning a `kft.Recipe`.
+    """
+    module = spec if hasattr(spec, "__name__") else _import(str(spec))
+    where = getattr(module, "__file__", None) or module.__name__
+    factory = getattr(module, "recipe", None)
+    if not callable(factory):
+        raise KftError(
+            f"{where} defines no recipe() function; a recipe module must "
+            "define `def recipe() -> kft.Recipe`"
+        )
+    recipe = factory()
+    if not isinstance(recipe, Recipe):
+        raise KftError(
+            f"recipe() in {where} returned {type(recipe).__name__}, "
+            "not a kft.Recipe"
+        )
+    return recipe
+
+
+def _import(spec):
+    if spec.endswith(".py") or os.sep in spec or os.path.exists(spec):
+        return _import_file(spec)
+    try:
+        return importlib.import_module(spec)
+    except ModuleNotFoundError as error:
+        if error.name and spec.startswith(error.name):
+            raise KftError(
+                f"no recipe file or module {spec!r}; give a path such as "
+                "recipes/mrpc.py or a module such as recipes.mrpc"
+            ) from None
+        raise
+
+
+def _import_file(path):
+    if not os.path.isfile(path):
+        raise KftError(
+            f"recipe file {path!r} does not exist; "
+            "see recipes/ for the shipped ones"
+        )
+    path = os.path.abspath(path)
+    name = _module_name(path)
+    if name in sys.modules and _same_file(sys.modules[name], path):
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _module_name(path):
+    """`recipes.mrpc` for a file in a package folder, else `kft_recipe_x`."""
+    folder, file = os.path.split(path)
+    stem = os.path.splitext(file)[0]
+    if os.path.isfile(os.path.join(folder, "__init__.py")):
+        return f"{os.path.basename(folder)}.{stem}"
+    return f"kft_recipe_{stem}"
+
+
+def _same_file(module, path):
+    file = getattr(module, "__file__", None)
+    return file is not None and os.path.abspath(file) == path

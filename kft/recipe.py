@@ -1,0 +1,126 @@
+"""`TrainConfig`, the settings every recipe shares, and `Recipe`."""
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+SCHEDULES = ("linear", "cosine", "constant", "plateau")
+OPTIMIZERS = ("adamw", "adam", "sgd")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Settings shared by every recipe. Recipes subclass it to add their own.
+
+    Args:
+        seed: int. Seeds Python, NumPy and the backend, and the data order.
+        epochs: int. Maximum number of passes over the training split.
+        batch_size: int. Global batch size.
+        learning_rate: float. Peak learning rate of the schedule.
+        weight_decay: float. Decoupled weight decay (AdamW, SGD).
+        optimizer: str. One of `adamw`, `adam`, `sgd`.
+        schedule: str. `linear` (warm-up, then linear decay to zero),
+            `cosine` (warm-up, then cosine decay to zero), `constant`, or
+            `plateau` (constant, divided by 10 by `ReduceLROnPlateau`).
+        warmup_fraction: float. Share of all training steps spent warming
+            up linearly from zero to `learning_rate`.
+        patience: int. Epochs without improvement of `monitor` before
+            early stopping; 0 turns early stopping off.
+        monitor: str. The validation quantity that picks the best epoch,
+            e.g. `val_loss`, `val_accuracy`, `val_f1`, `val_auc`.
+        limit: int or None. Keep only the first `limit` examples of each
+            split, for quick runs.
+        steps_per_epoch: int or None. Stop each epoch after this many steps.
+        data_dir: str or None. A local folder of data files; None uses the
+            recipe's download source (TensorFlow Datasets).
+        output_dir: str or None. The run directory; None makes
+            `runs/<recipe>-<backend>-<time>`.
+        precision: str. `float32`, `mixed_bfloat16` or `mixed_float16`.
+        verbose: int. `fit`'s verbosity: 0 silent, 1 progress bar,
+            2 one line per epoch.
+    """
+
+    seed: int = 0
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+    weight_decay: float = 0.01
+    optimizer: str = "adamw"
+    schedule: str = "linear"
+    warmup_fraction: float = 0.1
+    patience: int = 2
+    monitor: str = "val_loss"
+    limit: int | None = None
+    steps_per_epoch: int | None = None
+    data_dir: str | None = None
+    output_dir: str | None = None
+    precision: str = "float32"
+    verbose: int = 1
+
+    def __post_init__(self):
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("precision", self.precision, PRECISIONS)
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                _fail(key, getattr(self, key), "a whole number of at least 1")
+        for key in ("limit", "steps_per_epoch"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                _fail(key, value, "a whole number of at least 1, or none")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            _fail("warmup_fraction", self.warmup_fraction, "in [0, 1)")
+        if self.learning_rate <= 0:
+            _fail("learning_rate", self.learning_rate, "above 0")
+        if self.patience < 0:
+            _fail("patience", self.patience, "0 (off) or more")
+        if not self.monitor.startswith("val_"):
+            _fail("monitor", self.monitor, "a validation quantity: val_...")
+
+
+def _check_choice(key, value, choices):
+    if value not in choices:
+        _fail(key, value, "one of " + ", ".join(choices))
+
+
+def _fail(key, value, expected):
+    from kft.errors import KftError
+
+    raise KftError(f"{key}={value!r} is not valid: use {expected}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A task: its name, its config, and how to build its data and model.
+
+    Args:
+        name: str. Short task name, used for run directories.
+        config: TrainConfig. The recipe's settings (a subclass instance).
+        data: callable. `data(config) -> kft.data.Splits`.
+        model: callable. `model(config) -> keras.Model`, uncompiled.
+        loss: callable or None. `loss(config)` returns a Keras loss to use
+            instead of sparse categorical cross-entropy from logits.
+
+    Example:
+
+    ```python
+    from recipes import mrpc
+    recipe = mrpc.recipe().replace(epochs=1, limit=64)
+    result = kft.train(recipe)
+    ```
+    """
+
+    name: str
+    config: TrainConfig
+    data: Callable[[Any], Any]
+    model: Callable[[Any], Any]
+    loss: Callable[[Any], Any] | None = None
+
+    def replace(self, **overrides) -> "Recipe":
+        """Returns a copy with config fields replaced, type-checked."""
+        from kft.overrides import apply
+
+        return dataclasses.replace(
+            self, config=apply(self.config, overrides)
+        )

@@ -1,0 +1,107 @@
+"""The run directory: what a training run leaves behind, written safely.
+
+    config.json   the resolved config, the recipe and the kft version
+    env.json      backend, devices, package versions, seed
+    history.csv   one row of train and validation values per epoch
+    model.keras   the best model (whole KerasHub task with preprocessor)
+    metrics.json  final validation metrics of the best model; written last,
+                  so its presence marks a finished run
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+from kft.errors import KftError
+
+CONFIG, ENV, HISTORY = "config.json", "env.json", "history.csv"
+MODEL, METRICS = "model.keras", "metrics.json"
+
+
+def default_path(name, backend):
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return os.path.join("runs", f"{name}-{backend}-{stamp}")
+
+
+def prepare(path):
+    """Makes `path` ready for a new run, or explains why it cannot be.
+
+    A finished run is never overwritten. An unfinished kft run (no
+    `metrics.json`) is started again. Any other non-empty folder is refused.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise KftError(f"output_dir={path!r} is a file, not a folder")
+    if os.path.isdir(path) and os.listdir(path):
+        if os.path.exists(os.path.join(path, METRICS)):
+            raise KftError(
+                f"output_dir={path!r} already holds a finished run; "
+                "choose another output_dir or delete that folder"
+            )
+        if not os.path.exists(os.path.join(path, CONFIG)):
+            raise KftError(
+                f"output_dir={path!r} is not empty and is not a kft run "
+                "directory; choose an empty or new folder"
+            )
+        for name in (MODEL, HISTORY):
+            if os.path.exists(os.path.join(path, name)):
+                os.remove(os.path.join(path, name))
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as error:
+        raise KftError(
+            f"output_dir={path!r} is not writable ({error.strerror}); "
+            "choose another output_dir"
+        ) from None
+    return path
+
+
+def write_json(path, data):
+    """Writes JSON through a temporary file and a rename: never half-done."""
+    temporary = f"{path}.partial"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=_plain)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def config_record(recipe):
+    """The `config.json` content of a recipe."""
+    from kft import __version__
+
+    return {
+        "kft_version": __version__,
+        "recipe": recipe.name,
+        "config": dataclasses.asdict(recipe.config),
+    }
+
+
+def load_model(run_dir):
+    """Loads `run_dir/model.keras` on the current backend, in safe mode."""
+    path = os.path.join(run_dir, MODEL)
+    if not os.path.exists(path):
+        raise KftError(
+            f"{path} does not exist; give a run directory written by "
+            "`kft run`"
+        )
+    import keras
+
+
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

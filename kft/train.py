@@ -1,0 +1,168 @@
+"""`train(recipe)`: data, model, compile, `fit`, evaluate, run directory."""
+
+import dataclasses
+import math
+import os
+import time
+
+from kft import backend, rundir
+from kft.errors import KftError
+
+
+@dataclasses.dataclass
+class Result:
+    """What `train` returns.
+
+    Args:
+        run_dir: str. The run directory.
+        metrics: dict. Validation metrics of the best model (`loss`,
+            `accuracy`, and `f1`, `auc` for two-class tasks).
+        history: dict. Per-epoch values logged by `fit`.
+        model: keras.Model. The best model, in memory.
+    """
+
+    run_dir: str
+    metrics: dict
+    history: dict
+    model: object
+
+
+def train(recipe) -> Result:
+    """Fine-tunes `recipe`'s model on its data and writes a run directory.
+
+    Bad input (data, preset, config) fails before the run directory is made.
+
+    Args:
+        recipe: kft.Recipe.
+
+    Example:
+
+    ```python
+    from recipes import mrpc
+    result = kft.train(mrpc.recipe().replace(epochs=1, limit=64))
+    result.metrics["accuracy"]
+    ```
+    """
+    cfg = recipe.config
+    backend.configure(cfg)
+    if isinstance(getattr(cfg, "preset", None), str):
+        from kft.presets import check
+
+        check(cfg.preset)
+    splits = recipe.data(cfg).take(cfg.limit)
+    _check_splits(splits)
+    model = recipe.model(cfg)
+    steps = _steps_per_epoch(cfg, len(splits.train))
+    _compile(model, recipe, len(splits.class_names), cfg.epochs * steps)
+
+    path = cfg.output_dir or rundir.default_path(recipe.name,
+                                                 backend.current())
+    rundir.prepare(path)
+    rundir.write_json(os.path.join(path, rundir.CONFIG),
+                      rundir.config_record(recipe))
+    rundir.write_json(os.path.join(path, rundir.ENV),
+                      backend.describe(cfg.seed))
+    return _fit(model, cfg, splits, steps, path)
+
+
+def _fit(model, cfg, splits, steps, path):
+    from kft.callbacks import BestModel
+
+    best = BestModel(os.path.join(path, rundir.MODEL), cfg.monitor)
+    train_ds = splits.train.dataset(cfg.batch_size, shuffle=True,
+                                    seed=cfg.seed)
+    if cfg.steps_per_epoch is not None:
+        train_ds = train_ds.repeat()
+    start = time.time()
+    history = model.fit(
+        train_ds,
+        validation_data=splits.validation.dataset(cfg.batch_size),
+        epochs=cfg.epochs,
+        steps_per_epoch=steps,
+        callbacks=_callbacks(cfg, best, path),
+        verbose=cfg.verbose,
+        shuffle=False,  # tf.data already reshuffles every epoch
+    )
+    seconds = time.time() - start
+    values = model.evaluate(
+        splits.validation.dataset(cfg.batch_size), verbose=0,
+        return_dict=True,
+    )
+    metrics = {k: float(v) for k, v in values.items()}
+    record = dict(metrics, best_epoch=best.best_epoch + 1,
+                  epochs_run=len(history.epoch), train_seconds=seconds,
+                  train_examples=len(splits.train),
+                  validation_examples=len(splits.validation))
+    rundir.write_json(os.path.join(path, rundir.METRICS), record)
+    return Result(path, metrics, history.history, model)
+
+
+def _callbacks(cfg, best, path):
+    import keras
+
+    from kft.callbacks import LearningRateLogger, TerminateOnNaN
+
+    mode = "min" if "loss" in cfg.monitor else "max"
+    callbacks = [TerminateOnNaN(best.path), LearningRateLogger(), best]
+    if cfg.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=cfg.monitor, mode=mode, patience=cfg.patience,
+            restore_best_weights=True))
+    if cfg.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=cfg.monitor, mode=mode, factor=0.1,
+            patience=max(cfg.patience - 1, 0)))
+    callbacks.append(
+        keras.callbacks.CSVLogger(os.path.join(path, rundir.HISTORY)))
+    return callbacks
+
+
+def _compile(model, recipe, num_classes, total_steps):
+    import keras
+
+    from kft import schedules
+    from kft.metrics import binary_metrics
+
+    cfg = recipe.config
+    loss = (recipe.loss(cfg) if recipe.loss else
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    metrics = (binary_metrics() if num_classes == 2 else
+               [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    model.compile(
+        optimizer=_optimizer(cfg, schedules.build(cfg, total_steps)),
+        loss=loss,
+        metrics=metrics,
+    )
+
+
+def _optimizer(cfg, learning_rate):
+    import keras
+
+    if cfg.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(
+            learning_rate, momentum=0.9, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate, epsilon=1e-8)
+    else:
+        optimizer = keras.optimizers.AdamW(
+            learning_rate, weight_decay=cfg.weight_decay, epsilon=1e-8)
+    # As in BERT and Hugging Face: no decay of biases and norm scales.
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def _steps_per_epoch(cfg, examples):
+    steps = math.ceil(examples / cfg.batch_size)
+    if cfg.steps_per_epoch is not None:
+        steps = min(steps, cfg.steps_per_epoch)
+    return steps
+
+
+def _check_splits(splits):
+    for name in ("train", "validation"):
+        split = getattr(splits, name)
+        if len(split) == 0:
+            raise KftError(
+                f"the {name} split ({split.source or 'no source'}) is "
+                "empty; check data_dir= and limit="
+            )

@@ -1,0 +1,1 @@
+"""kft's recipes: plain modules, one task each. `from recipes import mrpc`."""

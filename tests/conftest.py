@@ -1,0 +1,73 @@
+"""Shared fixtures: tiny presets built once per session, real data paths.
+
+The backend is fixed per process (`KERAS_BACKEND`); CI runs the whole suite
+once per backend. Tests that need another backend use a subprocess.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-large", action="store_true",
+                     help="also run tests marked large (downloads, long)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-large"):
+        return
+    skip = pytest.mark.skip(reason="large: needs --run-large")
+    for item in items:
+        if "large" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def backend():
+    from kft.backend import current
+
+    return current()
+
+
+@pytest.fixture(scope="session")
+def mrpc_dir():
+    return _shared("mrpc")
+
+
+@pytest.fixture(scope="session")
+def sst2_dir():
+    return _shared("sst2")
+
+
+def _shared(name):
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.fail(f"{path} is missing: tests read real data from "
+                    "../shared/data beside the repository")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A 2-layer, hidden-size-16 random BERT classifier preset folder."""
+    from kft.testing import tiny_text_preset
+
+    return tiny_text_preset(str(tmp_path_factory.mktemp("tiny_bert")))
+
+
+def run_kft(*args, backend=None, env=None, timeout=600, cwd=ROOT):
+    """Runs `python -m kft ARGS` in a subprocess; returns CompletedProcess."""
+    environ = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    if backend:
+        environ["KERAS_BACKEND"] = backend
+    return subprocess.run(
+        [sys.executable, "-m", "kft", *args], capture_output=True,
+        text=True, env=environ, timeout=timeout, cwd=cwd,
+    )

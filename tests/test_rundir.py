@@ -1,0 +1,48 @@
+import json
+import os
+
+import pytest
+
+from kft import KftError, rundir
+
+
+def test_write_json_is_atomic_and_leaves_no_partial(tmp_path):
+    path = str(tmp_path / "metrics.json")
+    rundir.write_json(path, {"accuracy": 0.5})
+    rundir.write_json(path, {"accuracy": 0.75})
+    assert json.loads(open(path).read()) == {"accuracy": 0.75}
+    assert os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_a_finished_run_is_never_overwritten(tmp_path):
+    (tmp_path / rundir.CONFIG).write_text("{}")
+    (tmp_path / rundir.METRICS).write_text("{}")
+    with pytest.raises(KftError, match="already holds a finished run"):
+        rundir.prepare(str(tmp_path))
+
+
+def test_a_foreign_folder_is_refused(tmp_path):
+    (tmp_path / "thesis.tex").write_text("x")
+    with pytest.raises(KftError, match="not a kft run directory"):
+        rundir.prepare(str(tmp_path))
+
+
+def test_an_unfinished_run_starts_again(tmp_path):
+    (tmp_path / rundir.CONFIG).write_text("{}")
+    (tmp_path / rundir.HISTORY).write_text("epoch\n0\n")
+    rundir.prepare(str(tmp_path))
+    assert not (tmp_path / rundir.HISTORY).exists()
+
+
+def test_unwritable_output_dir_fails_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(KftError, match="is a file"):
+        rundir.prepare(str(blocker))
+    with pytest.raises(KftError, match="not writable"):
+        rundir.prepare(str(blocker / "sub"))
+
+
+def test_load_model_names_a_missing_model(tmp_path):
+    with pytest.raises(KftError, match="model.keras does not exist"):
+        rundir.load_model(str(tmp_path))

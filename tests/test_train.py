@@ -1,0 +1,119 @@
+"""kft/train.py end to end on a tiny BERT and real MRPC rows."""
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+import kft
+from kft import KftError, rundir
+
+
+@pytest.fixture(scope="module")
+def run(tiny_bert, mrpc_dir, tmp_path_factory):
+    from recipes import mrpc
+
+    out = str(tmp_path_factory.mktemp("run") / "mrpc")
+    recipe = mrpc.recipe().replace(
+        preset=tiny_bert, data_dir=mrpc_dir, limit=32, epochs=2,
+        batch_size=8, learning_rate=1e-3, verbose=0, output_dir=out)
+    return kft.train(recipe)
+
+
+def test_run_directory_is_complete(run):
+    names = set(os.listdir(run.run_dir))
+    assert {"config.json", "env.json", "history.csv", "model.keras",
+            "metrics.json"} <= names
+    assert not [n for n in names if "partial" in n]
+
+
+def test_metrics_json_holds_validation_metrics_of_the_best_model(run):
+    metrics = rundir.read_json(os.path.join(run.run_dir, "metrics.json"))
+    for key in ("accuracy", "f1", "auc", "loss"):
+        assert np.isfinite(metrics[key]), key
+        assert metrics[key] == pytest.approx(run.metrics[key])
+    assert metrics["epochs_run"] == 2
+    assert metrics["train_examples"] == 32
+    best = metrics["best_epoch"] - 1
+    assert run.history["val_accuracy"][best] == max(
+        run.history["val_accuracy"])
+    assert metrics["accuracy"] == pytest.approx(
+        run.history["val_accuracy"][best], abs=1e-6)
+
+
+def test_config_and_env_record_the_run(run, backend):
+    config = rundir.read_json(os.path.join(run.run_dir, "config.json"))
+    assert config["recipe"] == "mrpc"
+    assert config["config"]["epochs"] == 2
+    assert config["kft_version"] == kft.__version__
+    env = rundir.read_json(os.path.join(run.run_dir, "env.json"))
+    assert env["backend"] == backend and env["seed"] == 0
+
+
+def test_history_csv_has_a_row_per_epoch_with_learning_rate(run):
+    lines = open(os.path.join(run.run_dir, "history.csv")).read().split()
+    header = lines[0].split(",")
+    assert {"loss", "val_loss", "val_f1", "learning_rate"} <= set(header)
+    assert len(lines) == 3
+
+
+def test_saved_model_reloads_and_predicts_the_same_logits(run, mrpc_dir):
+    pairs = kft.data.glue("mrpc", data_dir=mrpc_dir, limit=8).validation.x
+    reloaded = kft.load_model(run.run_dir)
+    np.testing.assert_allclose(reloaded.predict(pairs, verbose=0),
+                               run.model.predict(pairs, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+
+
+def tiny_recipe(tiny_bert, mrpc_dir, out, **changes):
+    from recipes import mrpc
+
+    recipe = mrpc.recipe().replace(
+        preset=tiny_bert, data_dir=mrpc_dir, limit=16, epochs=1,
+        batch_size=8, verbose=0, output_dir=str(out))
+    return dataclasses.replace(recipe, **changes)
+
+
+def test_nan_loss_stops_with_the_step_and_leaves_no_finished_run(
+        tiny_bert, mrpc_dir, tmp_path):
+    def nan_loss(cfg):
+        return lambda y, logits: logits[:, 0] * float("nan")
+
+    recipe = tiny_recipe(tiny_bert, mrpc_dir, tmp_path / "out",
+                         loss=nan_loss)
+    with pytest.raises(KftError, match=r"loss became nan at epoch 1, step 1"):
+        kft.train(recipe)
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_bad_preset_fails_before_any_run_directory(mrpc_dir, tmp_path):
+    recipe = tiny_recipe(str(tmp_path / "no-such-preset"), mrpc_dir,
+                         tmp_path / "out")
+    with pytest.raises(KftError, match="no-such-preset.*no such folder"):
+        kft.train(recipe)
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_split_fails_before_any_run_directory(tiny_bert, mrpc_dir,
+                                                    tmp_path):
+    from kft.data import Split
+
+    def data(cfg):
+        splits = kft.data.glue("mrpc", data_dir=mrpc_dir, limit=4)
+        empty = Split(x=(np.array([], object),) * 2,
+                      y=np.array([], "int32"), source="mine.tsv")
+        return dataclasses.replace(splits, validation=empty)
+
+    recipe = tiny_recipe(tiny_bert, mrpc_dir, tmp_path / "out", data=data)
+    with pytest.raises(KftError, match=r"validation split \(mine.tsv\)"):
+        kft.train(recipe)
+    assert not (tmp_path / "out").exists()
+
+
+def test_monitor_must_be_a_logged_value(tiny_bert, mrpc_dir, tmp_path):
+    recipe = tiny_recipe(tiny_bert, mrpc_dir, tmp_path / "out")
+    recipe = recipe.replace(monitor="val_precision")
+    with pytest.raises(KftError, match="val_precision.*not among"):
+        kft.train(recipe)
+    assert not (tmp_path / "out" / "metrics.json").exists()
