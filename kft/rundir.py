@@ -96,7 +96,10 @@ def load_model(run_dir):
             "`kft run`"
         )
     import keras
+    import keras_hub  # noqa: F401  (registers KerasHub classes)
 
+    import kft.metrics  # noqa: F401  (registers kft metrics)
+    import kft.schedules  # noqa: F401  (registers kft schedules)
 
     return keras.saving.load_model(path, compile=False, safe_mode=True)
 
