@@ -44,17 +44,7 @@ def train(recipe) -> Result:
     ```
     """
     cfg = recipe.config
-    backend.configure(cfg)
-    if isinstance(getattr(cfg, "preset", None), str):
-        from kft.presets import check
-
-        check(cfg.preset)
-    splits = recipe.data(cfg).take(cfg.limit)
-    _check_splits(splits)
-    model = recipe.model(cfg)
-    steps = _steps_per_epoch(cfg, len(splits.train))
-    _compile(model, recipe, len(splits.class_names), cfg.epochs * steps)
-
+    splits, model, steps = prepare(recipe)
     path = cfg.output_dir or rundir.default_path(recipe.name,
                                                  backend.current())
     rundir.prepare(path)
@@ -65,10 +55,35 @@ def train(recipe) -> Result:
     return _fit(model, cfg, splits, steps, path)
 
 
+def prepare(recipe):
+    """Seeds, loads the data, builds and compiles the model: no files.
+
+    Returns:
+        `(splits, model, steps_per_epoch)`.
+    """
+    from kft.init import portable_head
+
+    cfg = recipe.config
+    backend.configure(cfg)
+    if isinstance(getattr(cfg, "preset", None), str):
+        from kft.presets import check
+
+        check(cfg.preset)
+    splits = recipe.data(cfg).take(cfg.limit)
+    _check_splits(splits)
+    model = recipe.model(cfg)
+    portable_head(model, cfg.seed)
+    steps = _steps_per_epoch(cfg, len(splits.train))
+    _compile(model, recipe, len(splits.class_names), cfg.epochs * steps)
+    return splits, model, steps
+
+
 def _fit(model, cfg, splits, steps, path):
     from kft.callbacks import BestModel
+    from kft.timing import StepTimer
 
     best = BestModel(os.path.join(path, rundir.MODEL), cfg.monitor)
+    timer = StepTimer()
     train_ds = splits.train.dataset(cfg.batch_size, shuffle=True,
                                     seed=cfg.seed)
     if cfg.steps_per_epoch is not None:
@@ -79,7 +94,7 @@ def _fit(model, cfg, splits, steps, path):
         validation_data=splits.validation.dataset(cfg.batch_size),
         epochs=cfg.epochs,
         steps_per_epoch=steps,
-        callbacks=_callbacks(cfg, best, path),
+        callbacks=[timer, *_callbacks(cfg, best, path)],
         verbose=cfg.verbose,
         shuffle=False,  # tf.data already reshuffles every epoch
     )
@@ -92,7 +107,8 @@ def _fit(model, cfg, splits, steps, path):
     record = dict(metrics, best_epoch=best.best_epoch + 1,
                   epochs_run=len(history.epoch), train_seconds=seconds,
                   train_examples=len(splits.train),
-                  validation_examples=len(splits.validation))
+                  validation_examples=len(splits.validation),
+                  timing=timer.summary(cfg.batch_size))
     rundir.write_json(os.path.join(path, rundir.METRICS), record)
     return Result(path, metrics, history.history, model)
 
@@ -118,21 +134,32 @@ def _callbacks(cfg, best, path):
 
 
 def _compile(model, recipe, num_classes, total_steps):
-    import keras
-
     from kft import schedules
-    from kft.metrics import binary_metrics
 
     cfg = recipe.config
-    loss = (recipe.loss(cfg) if recipe.loss else
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    metrics = (binary_metrics() if num_classes == 2 else
-               [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     model.compile(
         optimizer=_optimizer(cfg, schedules.build(cfg, total_steps)),
-        loss=loss,
-        metrics=metrics,
+        loss=recipe.loss(cfg) if recipe.loss else default_loss(),
+        metrics=metrics_for(num_classes),
     )
+
+
+def default_loss():
+    """The loss of a recipe without its own: cross-entropy on logits."""
+    import keras
+
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def metrics_for(num_classes):
+    """The metrics `train` reports: accuracy, plus F1 and AUC for 2 classes."""
+    import keras
+
+    from kft.metrics import binary_metrics
+
+    if num_classes == 2:
+        return binary_metrics()
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
 
 def _optimizer(cfg, learning_rate):
