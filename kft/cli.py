@@ -2,6 +2,7 @@
 
     kft run RECIPE [--backend B] [--smoke] [key=value ...]
     kft show RECIPE [key=value ...]
+    kft eval RUN_DIR [--backend B] [key=value ...]
     kft preset import SOURCE --out DIR
 """
 
@@ -59,6 +60,34 @@ def show(recipe, smoke, overrides):
     config = dataclasses.asdict(resolved.config)
     click.echo(json.dumps({"recipe": resolved.name, "config": config},
                           indent=2))
+
+
+@cli.command("eval")
+@click.argument("run_dir")
+@BACKEND
+@OVERRIDES
+def eval_(run_dir, backend, overrides):
+    """Evaluate RUN_DIR's saved model on a labelled split.
+
+    OVERRIDES are key=value: data_dir (default: the run's own), split
+    (train, validation, test; default validation), batch_size. Writes
+    RUN_DIR/eval-SPLIT.json. The run's recipe is never imported.
+    """
+    from kft import backend as backends
+    from kft.overrides import parse
+
+    backends.select(backend)
+    from kft.evaluation import eval_path, evaluate
+
+    result = evaluate(run_dir, **parse(overrides))
+    rows = [(k, f"{result[k]:.4f}") for k in ("accuracy", "f1", "auc",
+                                               "loss") if k in result]
+    rows += [(k, str(result[k])) for k in ("examples", "split", "backend")]
+    width = max(len(k) for k, _ in rows + [("metric", "")])
+    click.echo(f"{'metric':<{width}}  value")
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+    click.echo(f"wrote {eval_path(run_dir, result['split'])}")
 
 
 @cli.group()

@@ -47,12 +47,12 @@ def apply(config, overrides: dict):
     converted = {}
     for key, value in overrides.items():
         if key not in fields:
-            raise KftError(_unknown_key(key, sorted(fields)))
+            raise KftError(unknown_key(key, sorted(fields)))
         converted[key] = convert(key, value, hints[key])
     return dataclasses.replace(config, **converted)
 
 
-def _unknown_key(key, valid):
+def unknown_key(key, valid):
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key {key!r}{hint}; valid keys: {', '.join(valid)}"
