@@ -62,6 +62,14 @@ def tiny_bert(tmp_path_factory):
     return tiny_text_preset(str(tmp_path_factory.mktemp("tiny_bert")))
 
 
+def next_backend(backend):
+    """The backend a cross-backend test compares with. Each CI run checks
+    the next one, so the three runs together cover every pair."""
+    from kft.backend import BACKENDS
+
+    return BACKENDS[(BACKENDS.index(backend) + 1) % len(BACKENDS)]
+
+
 def run_kft(*args, backend=None, env=None, timeout=600, cwd=ROOT):
     """Runs `python -m kft ARGS` in a subprocess; returns CompletedProcess."""
     environ = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))

@@ -6,9 +6,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_kft
+from conftest import ROOT, next_backend, run_kft
 
-from kft.backend import BACKENDS
 from kft.cli import main
 
 MRPC = str(ROOT / "recipes" / "mrpc.py")
@@ -102,19 +101,20 @@ np.save(out, kft.load_model(run).predict(pairs, verbose=0))
 """
 
 
-def test_saved_model_predicts_the_same_on_every_backend(
+def test_saved_model_predicts_the_same_on_another_backend(
         smoke_run, mrpc_dir, backend, tmp_path):
     import subprocess
 
+    import kft
+
     out, _ = smoke_run
-    logits = {}
-    for name in BACKENDS:
-        path = str(tmp_path / f"{name}.npy")
-        env = dict(os.environ, KERAS_BACKEND=name, TF_CPP_MIN_LOG_LEVEL="3")
-        done = subprocess.run(
-            [sys.executable, "-c", PREDICT, str(out), mrpc_dir, path],
-            env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-        logits[name] = np.load(path)
-    for name in BACKENDS:
-        np.testing.assert_allclose(logits[name], logits[backend], atol=1e-4)
+    path = str(tmp_path / "other.npy")
+    env = dict(os.environ, KERAS_BACKEND=next_backend(backend),
+               TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run(
+        [sys.executable, "-c", PREDICT, str(out), mrpc_dir, path],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pairs = kft.data.glue("mrpc", data_dir=mrpc_dir, limit=8).validation.x
+    here = kft.load_model(str(out)).predict(pairs, verbose=0)
+    np.testing.assert_allclose(np.load(path), here, atol=1e-4)
