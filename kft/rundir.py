@@ -14,6 +14,7 @@ import os
 import time
 
 from kft.errors import KftError
+from kft.presets import looks_like_path
 
 CONFIG, ENV, HISTORY = "config.json", "env.json", "history.csv"
 MODEL, METRICS = "model.keras", "metrics.json"
@@ -80,11 +81,28 @@ def config_record(recipe):
     """The `config.json` content of a recipe."""
     from kft import __version__
 
-    return {
-        "kft_version": __version__,
-        "recipe": recipe.name,
-        "config": dataclasses.asdict(recipe.config),
-    }
+    config = dataclasses.asdict(recipe.config)
+    for key in ("data_dir", "output_dir", "preset"):
+        value = config.get(key)
+        if isinstance(value, str) and (key != "preset"
+                                       or looks_like_path(value)):
+            # Absolute, so `kft eval RUN_DIR` works from any folder.
+            config[key] = os.path.abspath(os.path.expanduser(value))
+    return {"kft_version": __version__, "recipe": recipe.name,
+            "config": config}
+
+
+def check_writable(path):
+    """Fails early, creating nothing, when `path` could not be written."""
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise KftError(f"output_dir={path!r}: {parent} is a file, not a "
+                       "folder; choose another output_dir")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise KftError(f"output_dir={path!r} is not writable ({parent} is "
+                       "read-only); choose another output_dir")
 
 
 def load_model(run_dir):

@@ -44,9 +44,10 @@ def train(recipe) -> Result:
     ```
     """
     cfg = recipe.config
-    splits, model, steps = prepare(recipe)
     path = cfg.output_dir or rundir.default_path(recipe.name,
                                                  backend.current())
+    rundir.check_writable(path)
+    splits, model, steps = prepare(recipe)
     rundir.prepare(path)
     rundir.write_json(os.path.join(path, rundir.CONFIG),
                       rundir.config_record(recipe))

@@ -46,3 +46,23 @@ def test_unwritable_output_dir_fails_before_training(tmp_path):
 def test_load_model_names_a_missing_model(tmp_path):
     with pytest.raises(KftError, match="model.keras does not exist"):
         rundir.load_model(str(tmp_path))
+
+
+def test_check_writable_creates_nothing_and_names_the_blocker(tmp_path):
+    rundir.check_writable(str(tmp_path / "new" / "run"))
+    assert not (tmp_path / "new").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(KftError, match="file, not a folder"):
+        rundir.check_writable(str(blocker / "run"))
+
+
+def test_config_record_stores_absolute_paths(tmp_path, monkeypatch):
+    from recipes import mrpc
+
+    monkeypatch.chdir(tmp_path)
+    recipe = mrpc.recipe().replace(data_dir="data", output_dir="out")
+    config = rundir.config_record(recipe)["config"]
+    assert config["data_dir"] == str(tmp_path / "data")
+    assert config["output_dir"] == str(tmp_path / "out")
+    assert config["preset"] == "bert_base_en_uncased"  # a name stays a name
