@@ -11,8 +11,9 @@ import dataclasses
 import numpy as np
 
 from kft.data.glue import glue, read_glue_tsv
+from kft.data.images import image_folder
 
-__all__ = ["Split", "Splits", "glue", "read_glue_tsv"]
+__all__ = ["Split", "Splits", "glue", "image_folder", "read_glue_tsv"]
 
 
 @dataclasses.dataclass(frozen=True)
