@@ -62,6 +62,19 @@ def tiny_bert(tmp_path_factory):
     return tiny_text_preset(str(tmp_path_factory.mktemp("tiny_bert")))
 
 
+@pytest.fixture(scope="session")
+def tiny_mrpc_run(tiny_bert, mrpc_dir, tmp_path_factory):
+    """A finished 2-epoch MRPC run of the tiny BERT: a `kft.Result`."""
+    import kft
+    from recipes import mrpc
+
+    out = str(tmp_path_factory.mktemp("run") / "mrpc")
+    recipe = mrpc.recipe().replace(
+        preset=tiny_bert, data_dir=mrpc_dir, limit=32, epochs=2,
+        batch_size=8, learning_rate=1e-3, verbose=0, output_dir=out)
+    return kft.train(recipe)
+
+
 def next_backend(backend):
     """The backend a cross-backend test compares with. Each CI run checks
     the next one, so the three runs together cover every pair."""

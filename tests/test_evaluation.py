@@ -15,15 +15,9 @@ KEYS = {"accuracy", "f1", "auc", "loss", "split", "data_dir", "examples",
         "backend"}
 
 
-@pytest.fixture(scope="module")
-def run(tiny_bert, mrpc_dir, tmp_path_factory):
-    from recipes import mrpc
-
-    out = str(tmp_path_factory.mktemp("eval-run") / "mrpc")
-    recipe = mrpc.recipe().replace(
-        preset=tiny_bert, data_dir=mrpc_dir, limit=32, epochs=1,
-        batch_size=8, learning_rate=1e-3, verbose=0, output_dir=out)
-    return kft.train(recipe).run_dir
+@pytest.fixture
+def run(tiny_mrpc_run):
+    return tiny_mrpc_run.run_dir
 
 
 def first_rows(mrpc_dir, folder, names, rows=32):

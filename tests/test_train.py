@@ -10,15 +10,9 @@ import kft
 from kft import KftError, rundir
 
 
-@pytest.fixture(scope="module")
-def run(tiny_bert, mrpc_dir, tmp_path_factory):
-    from recipes import mrpc
-
-    out = str(tmp_path_factory.mktemp("run") / "mrpc")
-    recipe = mrpc.recipe().replace(
-        preset=tiny_bert, data_dir=mrpc_dir, limit=32, epochs=2,
-        batch_size=8, learning_rate=1e-3, verbose=0, output_dir=out)
-    return kft.train(recipe)
+@pytest.fixture
+def run(tiny_mrpc_run):
+    return tiny_mrpc_run
 
 
 def test_run_directory_is_complete(run):

@@ -162,6 +162,7 @@ def main(argv=None):
         for backend in args.backends.split(","):
             rows.append(kft_row(args, backend, folder))
             print(json.dumps(rows[-1]), flush=True)
+            write(args, rows, table(rows))  # keep what is done so far
         if not args.no_peer:
             rows.append(peer_row(args, folder))
     text = table(rows)

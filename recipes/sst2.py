@@ -1,0 +1,48 @@
+"""DistilBERT on GLUE SST-2: is a movie-review sentence positive? (2 classes)
+
+    kft run recipes/sst2.py --backend torch
+    kft run recipes/sst2.py data_dir=../shared/data/sst2 preset=PRESET_DIR
+    kft run recipes/sst2.py --smoke preset=PRESET_DIR data_dir=...
+
+Expected (distil_bert_base_en_uncased, AdamW 2e-5, batch 32, 3 epochs):
+about 0.91 validation accuracy, the Hugging Face reference for DistilBERT;
+not measured here (that preset needs a download).
+"""
+
+import dataclasses
+
+import keras_hub
+
+import kft
+from kft.data import glue
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(kft.TrainConfig):
+    preset: str = "distil_bert_base_en_uncased"
+    sequence_length: int = 66  # the longest SST-2 sentence: 66 wordpieces
+    batch_size: int = 32
+    epochs: int = 3
+    learning_rate: float = 2e-5
+    monitor: str = "val_accuracy"
+
+
+def data(cfg: Config) -> kft.data.Splits:
+    return glue("sst2", data_dir=cfg.data_dir, limit=cfg.limit)
+
+
+def model(cfg: Config):
+    preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
+        cfg.preset, sequence_length=cfg.sequence_length
+    )
+    return keras_hub.models.TextClassifier.from_preset(
+        cfg.preset, num_classes=2, preprocessor=preprocessor
+    )
+
+
+def recipe() -> kft.Recipe:
+    return kft.Recipe(name="sst2", config=Config(), data=data, model=model)
+
+
+if __name__ == "__main__":  # `python recipes/sst2.py k=v`; set KERAS_BACKEND
+    raise SystemExit(kft.main(recipe()))
