@@ -105,7 +105,8 @@ def _fit(model, cfg, splits, steps, path):
         return_dict=True,
     )
     metrics = {k: float(v) for k, v in values.items()}
-    record = dict(metrics, best_epoch=best.best_epoch + 1,
+    best_epoch = None if best.best_epoch is None else best.best_epoch + 1
+    record = dict(metrics, best_epoch=best_epoch,
                   epochs_run=len(history.epoch), train_seconds=seconds,
                   train_examples=len(splits.train),
                   validation_examples=len(splits.validation),
