@@ -37,6 +37,10 @@ class TrainConfig:
         output_dir: str or None. The run directory; None makes
             `runs/<recipe>-<backend>-<time>`.
         precision: str. `float32`, `mixed_bfloat16` or `mixed_float16`.
+        length_buckets: int. Text only: tokenize once and pad each batch
+            to the smallest of this many lengths that fits it (batches
+            group texts of similar length); 0 pads every batch to the
+            preprocessor's `sequence_length`.
         verbose: int. `fit`'s verbosity: 0 silent, 1 progress bar,
             2 one line per epoch.
     """
@@ -56,6 +60,7 @@ class TrainConfig:
     data_dir: str | None = None
     output_dir: str | None = None
     precision: str = "float32"
+    length_buckets: int = 4
     verbose: int = 1
 
     def __post_init__(self):
@@ -73,6 +78,8 @@ class TrainConfig:
             _fail("warmup_fraction", self.warmup_fraction, "in [0, 1)")
         if self.learning_rate <= 0:
             _fail("learning_rate", self.learning_rate, "above 0")
+        if self.length_buckets < 0:
+            _fail("length_buckets", self.length_buckets, "0 (off) or more")
         if self.patience < 0:
             _fail("patience", self.patience, "0 (off) or more")
         if not self.monitor.startswith("val_"):

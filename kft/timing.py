@@ -66,13 +66,21 @@ class StepTimer(keras.callbacks.Callback):
         self._last = now
 
     def summary(self, batch_size, skip_steps=5):
-        """Examples per second over clean steps after the first few."""
+        """Examples per second over clean, full steps after warm-up.
+
+        Warm-up is the whole first epoch when later epochs ran (it compiles
+        each new input shape, e.g. each length bucket), else the first
+        `skip_steps` steps.
+        """
         last = {}
         for s in self.steps:
             last[s["epoch"]] = max(last.get(s["epoch"], -1), s["step"])
+        if len(last) > 1:
+            warm = [s for s in self.steps if s["epoch"] != min(last)]
+        else:
+            warm = self.steps[skip_steps:]
         # Each epoch's last batch may be short: leave it out.
-        kept = [s for s in self.steps[skip_steps:]
-                if s["step"] != last[s["epoch"]]]
+        kept = [s for s in warm if s["step"] != last[s["epoch"]]]
         clean = [s for s in kept if s["foreign"] is not None
                  and s["foreign"] < CLEAN_FOREIGN_CORES]
         seconds = sum(s["seconds"] for s in clean)

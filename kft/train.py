@@ -85,25 +85,22 @@ def _fit(model, cfg, splits, steps, path):
 
     best = BestModel(os.path.join(path, rundir.MODEL), cfg.monitor)
     timer = StepTimer()
-    train_ds = splits.train.dataset(cfg.batch_size, shuffle=True,
-                                    seed=cfg.seed)
+    train_ds, validation_ds, feeding = _datasets(model, cfg, splits)
     if cfg.steps_per_epoch is not None:
         train_ds = train_ds.repeat()
-    start = time.time()
-    history = model.fit(
-        train_ds,
-        validation_data=splits.validation.dataset(cfg.batch_size),
-        epochs=cfg.epochs,
-        steps_per_epoch=steps,
-        callbacks=[timer, *_callbacks(cfg, best, path)],
-        verbose=cfg.verbose,
-        shuffle=False,  # tf.data already reshuffles every epoch
-    )
-    seconds = time.time() - start
-    values = model.evaluate(
-        splits.validation.dataset(cfg.batch_size), verbose=0,
-        return_dict=True,
-    )
+    with feeding:
+        start = time.time()
+        history = model.fit(
+            train_ds,
+            validation_data=validation_ds,
+            epochs=cfg.epochs,
+            steps_per_epoch=steps,
+            callbacks=[timer, *_callbacks(cfg, best, path)],
+            verbose=cfg.verbose,
+            shuffle=False,  # the datasets reshuffle every epoch themselves
+        )
+        seconds = time.time() - start
+        values = model.evaluate(validation_ds, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in values.items()}
     best_epoch = None if best.best_epoch is None else best.best_epoch + 1
     record = dict(metrics, best_epoch=best_epoch,
@@ -113,6 +110,35 @@ def _fit(model, cfg, splits, steps, path):
                   timing=timer.summary(cfg.batch_size))
     rundir.write_json(os.path.join(path, rundir.METRICS), record)
     return Result(path, metrics, history.history, model)
+
+
+def _datasets(model, cfg, splits):
+    """Training and validation datasets, and the context to feed them in.
+
+    Text goes through `kft.buckets` (tokenized once, length-bucketed)
+    unless `length_buckets=0`; anything else through `Split.dataset`.
+    """
+    import contextlib
+
+    from kft import buckets
+
+    train, validation = splits.train, splits.validation
+    if not cfg.length_buckets or not buckets.applies(model, train.x):
+        return (train.dataset(cfg.batch_size, shuffle=True, seed=cfg.seed),
+                validation.dataset(cfg.batch_size), contextlib.nullcontext())
+    preprocessor = model.preprocessor
+    train_features = buckets.tokenize(preprocessor, train.x)
+    validation_features = buckets.tokenize(preprocessor, validation.x)
+    bounds = buckets.boundaries(
+        buckets.lengths(train_features), cfg.batch_size, cfg.length_buckets,
+        preprocessor.sequence_length, seed=cfg.seed)
+    return (
+        buckets.dataset(train_features, train.y, cfg.batch_size, bounds,
+                        shuffle=True, seed=cfg.seed),
+        buckets.dataset(validation_features, validation.y, cfg.batch_size,
+                        bounds),
+        buckets.preprocessed(model),
+    )
 
 
 def _callbacks(cfg, best, path):

@@ -16,16 +16,31 @@ def test_snapshot_reads_this_machine():
     assert busy is not None and busy > 0  # Linux: /proc/stat
 
 
-def test_summary_counts_clean_full_steps_after_warm_up():
+def _timer(steps):
     timer = StepTimer()
-    steps = [(0, i, 2.0, 0.0) for i in range(10)]
-    steps[7] = (0, 7, 8.0, 1.0)  # another process took a core
-    steps += [(1, i, 1.0, 0.1) for i in range(4)]
     timer.steps = [{"epoch": e, "step": s, "seconds": t, "foreign": f}
                    for e, s, t, f in steps]
-    got = timer.summary(batch_size=32, skip_steps=5)
-    # Kept: epoch 0 steps 5, 6, 8 (7 is loaded, 9 is the last) and epoch 1
-    # steps 0-2 (3 is the last): 3 * 2 s + 3 * 1 s for 6 batches of 32.
-    assert got["clean_steps"] == 6
-    assert got["examples_per_second"] == pytest.approx(6 * 32 / 9.0)
-    assert got["timed_steps"] == 7
+    return timer
+
+
+def test_summary_of_one_epoch_skips_its_first_steps():
+    steps = [(0, i, 2.0, 0.0) for i in range(10)]
+    steps[7] = (0, 7, 8.0, 1.0)  # another process took a core
+    got = _timer(steps).summary(batch_size=32, skip_steps=5)
+    # Kept: steps 5, 6, 8 (7 is loaded, 9 is the last, maybe short batch).
+    assert got["clean_steps"] == 3
+    assert got["timed_steps"] == 4
+    assert got["examples_per_second"] == pytest.approx(3 * 32 / 6.0)
+
+
+def test_summary_of_several_epochs_times_from_the_second():
+    steps = [(0, i, 9.0, 0.0) for i in range(10)]  # compiling
+    steps += [(1, i, 1.0, 0.1) for i in range(4)]
+    steps += [(2, i, 3.0, 0.0) for i in range(3)]
+    steps[11] = (1, 1, 5.0, 2.0)
+    got = _timer(steps).summary(batch_size=32, skip_steps=5)
+    # Epoch 1 steps 0, 2 (1 is loaded, 3 is last); epoch 2 steps 0, 1.
+    assert got["clean_steps"] == 4
+    assert got["timed_steps"] == 5
+    assert got["examples_per_second"] == pytest.approx(4 * 32 / 8.0)
+    assert got["mean_foreign_cpu"] == pytest.approx((0.1 * 2 + 2.0) / 5)

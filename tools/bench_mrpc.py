@@ -12,8 +12,9 @@ It also checks that the backends start from the same place: the loss of
 the first training batch (dropout off) under each backend.
 
 Throughput is training examples per second over clean steps (foreign CPU
-load under 0.25 cores), leaving out the first 5 steps and each epoch's
-short last batch; the ratio to the peer comes from the same invocation.
+load under 0.25 cores) from the second epoch on (the first compiles each
+length bucket), leaving out each epoch's short last batch; the ratio to the
+peer comes from the same invocation.
 """
 
 import argparse

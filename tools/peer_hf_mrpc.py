@@ -37,7 +37,8 @@ Timing: every step (batch ready -> optimizer step done) is timed with
 (``/proc/stat``) and this process's CPU time (``os.times``, children included)
 are sampled; ``foreign_cpu = (machine busy - own) / wall`` in cores. A step
 is clean when ``foreign_cpu < 0.25``. ``examples_per_second`` counts clean
-steps only, leaving out the first 5 steps of the first epoch (warm-up).
+steps only, from the second epoch on (or after the first 5 steps of a single
+epoch), as kft times itself.
 ``wall_time_s`` is the whole ``run()``: loading, tokenization, training and
 every evaluation.
 
@@ -267,10 +268,13 @@ def timing_summary(steps: list[dict]) -> dict:
         return s["foreign_cpu"] is None or s["foreign_cpu"] < CLEAN_THRESHOLD
 
     clean_steps = [s for s in steps if clean(s)]
+    # As kft's StepTimer: from the second epoch when there is one.
+    several = len({s["epoch"] for s in steps}) > 1
     counted = [
         s
         for s in clean_steps
-        if not (s["epoch"] == 1 and s["step"] < WARMUP_STEPS_EXCLUDED)
+        if not (s["epoch"] == 1
+                and (several or s["step"] < WARMUP_STEPS_EXCLUDED))
     ]
     seconds = sum(s["wall_s"] for s in counted)
     loads = [s["foreign_cpu"] for s in steps if s["foreign_cpu"] is not None]
