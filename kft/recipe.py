@@ -23,6 +23,11 @@ class TrainConfig:
         schedule: str. `linear` (warm-up, then linear decay to zero),
             `cosine` (warm-up, then cosine decay to zero), `constant`, or
             `plateau` (constant, divided by 10 by `ReduceLROnPlateau`).
+        head_learning_rate_multiplier: float. The new head's learning
+            rate is this many times `learning_rate` (e.g. 10 when the
+            backbone is pretrained and the head is new).
+        freeze: float. Fraction of the backbone's layers, from the input
+            side, kept frozen (`kft.freeze`); 1 trains the head only.
         warmup_fraction: float. Share of all training steps spent warming
             up linearly from zero to `learning_rate`.
         patience: int. Epochs without improvement of `monitor` before
@@ -52,6 +57,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     optimizer: str = "adamw"
     schedule: str = "linear"
+    head_learning_rate_multiplier: float = 1.0
+    freeze: float = 0.0
     warmup_fraction: float = 0.1
     patience: int = 2
     monitor: str = "val_loss"
@@ -78,6 +85,11 @@ class TrainConfig:
             _fail("warmup_fraction", self.warmup_fraction, "in [0, 1)")
         if self.learning_rate <= 0:
             _fail("learning_rate", self.learning_rate, "above 0")
+        if self.head_learning_rate_multiplier <= 0:
+            _fail("head_learning_rate_multiplier",
+                  self.head_learning_rate_multiplier, "above 0")
+        if not 0.0 <= self.freeze <= 1.0:
+            _fail("freeze", self.freeze, "a fraction in [0, 1]")
         if self.length_buckets < 0:
             _fail("length_buckets", self.length_buckets, "0 (off) or more")
         if self.patience < 0:

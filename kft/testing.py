@@ -60,3 +60,43 @@ def tiny_text_preset(path, num_layers=2, hidden_dim=16, seed=0):
     )
     classifier.save_to_preset(path)
     return path
+
+
+def tiny_image_preset(path, image_size=32, seed=0):
+    """Saves a tiny random ResNet image-classifier preset in folder `path`.
+
+    Two basic-block stages of 64 and 16 filters, with an image converter
+    that normalises with ImageNet's mean and std, as `resnet_18_imagenet`.
+
+    Args:
+        path: str. The folder to write (created).
+        image_size: int. The converter's output side.
+        seed: int. Seeds the random initial weights.
+
+    Returns:
+        The folder, for `preset=`.
+    """
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(seed)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    converter = keras_hub.layers.ResNetImageConverter(
+        image_size=(image_size, image_size),
+        scale=[1 / (255.0 * s) for s in std],
+        offset=[-m / s for m, s in zip(mean, std, strict=True)],
+    )
+    backbone = keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64],
+        input_conv_kernel_sizes=[3],
+        stackwise_num_filters=[64, 16],  # KerasHub requires 64 first
+        stackwise_num_blocks=[1, 1],
+        stackwise_num_strides=[1, 2],
+        block_type="basic_block",
+    )
+    preprocessor = keras_hub.models.ResNetImageClassifierPreprocessor(
+        image_converter=converter)
+    classifier = keras_hub.models.ResNetImageClassifier(
+        backbone, num_classes=2, preprocessor=preprocessor)
+    classifier.save_to_preset(path)
+    return path

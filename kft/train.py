@@ -62,6 +62,7 @@ def prepare(recipe):
     Returns:
         `(splits, model, steps_per_epoch)`.
     """
+    from kft.freeze import freeze
     from kft.init import portable_head
 
     cfg = recipe.config
@@ -74,6 +75,7 @@ def prepare(recipe):
     _check_splits(splits)
     model = recipe.model(cfg)
     portable_head(model, cfg.seed)
+    freeze(model, cfg.freeze)
     steps = _steps_per_epoch(cfg, len(splits.train))
     _compile(model, recipe, len(splits.class_names), cfg.epochs * steps)
     return splits, model, steps
@@ -162,11 +164,12 @@ def _callbacks(cfg, best, path):
 
 
 def _compile(model, recipe, num_classes, total_steps):
-    from kft import schedules
+    from kft import optimizers, schedules
 
     cfg = recipe.config
     model.compile(
-        optimizer=_optimizer(cfg, schedules.build(cfg, total_steps)),
+        optimizer=optimizers.build(cfg, schedules.build(cfg, total_steps),
+                                   optimizers.head_variables(model)),
         loss=recipe.loss(cfg) if recipe.loss else default_loss(),
         metrics=metrics_for(num_classes),
     )
@@ -188,22 +191,6 @@ def metrics_for(num_classes):
     if num_classes == 2:
         return binary_metrics()
     return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-
-
-def _optimizer(cfg, learning_rate):
-    import keras
-
-    if cfg.optimizer == "sgd":
-        optimizer = keras.optimizers.SGD(
-            learning_rate, momentum=0.9, weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate, epsilon=1e-8)
-    else:
-        optimizer = keras.optimizers.AdamW(
-            learning_rate, weight_decay=cfg.weight_decay, epsilon=1e-8)
-    # As in BERT and Hugging Face: no decay of biases and norm scales.
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    return optimizer
 
 
 def _steps_per_epoch(cfg, examples):

@@ -55,6 +55,19 @@ def _shared(name):
 
 
 @pytest.fixture(scope="session")
+def hotdog_dir():
+    return _shared("hotdog")
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet(tmp_path_factory):
+    """A 2-stage random ResNet image-classifier preset folder (32x32)."""
+    from kft.testing import tiny_image_preset
+
+    return tiny_image_preset(str(tmp_path_factory.mktemp("tiny_resnet")))
+
+
+@pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory):
     """A 2-layer, hidden-size-16 random BERT classifier preset folder."""
     from kft.testing import tiny_text_preset

@@ -210,3 +210,22 @@ def test_real_hotdog_folder_carves_a_stratified_validation_split():
     assert not set(splits.train.x) & set(splits.validation.x)
     assert all(class_of(p) == splits.class_names[y]
                for p, y in zip(splits.train.x, splits.train.y, strict=True))
+
+
+def test_failed_hotdog_download_names_data_dir(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("from kft.data.images import download_hotdog\n"
+            "from kft import KftError\n"
+            "try:\n download_hotdog()\n"
+            "except KftError as e:\n print('ERROR', e)\n")
+    bad = "http://127.0.0.1:9"  # nothing listens: fails at once
+    env = {"HTTPS_PROXY": bad, "HTTP_PROXY": bad, "http_proxy": bad,
+           "KERAS_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, env=env, timeout=300)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("ERROR")]
+    assert len(lines) == 1, done.stdout + done.stderr[-2000:]
+    assert "could not download" in lines[0] and "data_dir=" in lines[0]
+    assert not list(tmp_path.rglob("*hotdog*"))  # nothing half-written

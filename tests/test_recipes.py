@@ -15,11 +15,14 @@ RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("[!_]*.py"))
 
 
 @pytest.fixture
-def tiny_overrides(request, tiny_bert, mrpc_dir, sst2_dir):
+def tiny_overrides(request, tiny_bert, mrpc_dir, sst2_dir, tiny_resnet,
+                   hotdog_dir):
     """The tiny preset and local data each recipe runs with in tests."""
     return {
         "mrpc": {"preset": tiny_bert, "data_dir": mrpc_dir},
         "sst2": {"preset": tiny_bert, "data_dir": sst2_dir},
+        "hotdog": {"preset": tiny_resnet, "data_dir": hotdog_dir,
+                   "image_size": 32},
     }
 
 
@@ -55,9 +58,32 @@ def test_recipe_smoke_trains_end_to_end(name, tiny_overrides, tmp_path):
 def test_recipes_import_without_side_effects(tmp_path):
     import subprocess
 
-    code = ("import os, recipes.mrpc\n"
-            "print(sorted(os.listdir('.')))\n")
+    code = ("import os\n"
+            + "".join(f"import recipes.{name}\n" for name in RECIPES)
+            + "print(sorted(os.listdir('.')))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_hotdog_head_learns_10x_faster_and_scratch_is_random(
+        tiny_resnet, hotdog_dir):
+    """The d2l set-up: SGD, a Glorot head at 10x; pretrained=false."""
+    from kft.train import prepare
+    from recipes import hotdog
+
+    recipe = hotdog.recipe().replace(
+        preset=tiny_resnet, data_dir=hotdog_dir, image_size=32, limit=8)
+    _, model, _ = prepare(recipe)
+    optimizer = model.optimizer
+    assert type(optimizer).__name__ == "SGDHeadMultiplier"
+    assert optimizer.multiplier == 10.0
+    assert sorted(optimizer.scaled) == ["predictions/bias",
+                                        "predictions/kernel"]
+    assert model.output_dense.kernel_initializer.__class__.__name__ == (
+        "GlorotUniform")
+    stored = hotdog.model(recipe.config).backbone.get_weights()
+    scratch = hotdog.model(
+        recipe.config.__class__(preset=tiny_resnet, pretrained=False))
+    assert not np.allclose(scratch.backbone.get_weights()[0], stored[0])

