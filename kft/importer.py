@@ -29,7 +29,8 @@ _GELUS = ("gelu", "gelu_new", "gelu_python", "gelu_pytorch_tanh")
 
 
 def import_preset(source: str, out: str, overwrite: bool = False) -> str:
-    """Writes a KerasHub preset folder `out` for a Hugging Face BERT model.
+    """Writes a KerasHub preset folder `out` for a Hugging Face BERT model
+    (or for EfficientNet-Lite0's torch state dict: `kft.image_import`).
 
     Every backend loads it with `keras_hub.models.TextClassifier` and
     `TextClassifierPreprocessor.from_preset(out)`. Its tokenizer lowercases
@@ -54,6 +55,11 @@ def import_preset(source: str, out: str, overwrite: bool = False) -> str:
     keras_hub.models.TextClassifier.from_preset("presets/minilm", num_classes=2)
     ```
     """
+    from kft.image_import import find_state_dict, import_efficientnet_lite0
+
+    state_dict = find_state_dict(source)
+    if state_dict is not None:
+        return import_efficientnet_lite0(state_dict, out, overwrite)
     hf_dir = resolve_source(source)
     config = _read_config(hf_dir)
     out = os.path.abspath(os.path.expanduser(out))
