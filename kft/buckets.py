@@ -111,6 +111,13 @@ def width(longest, bounds) -> int:
     return next(b for b in bounds if b >= longest)
 
 
+def mean_width(lengths, batch_size, bounds, seed=0) -> float:
+    """Mean padded length per example over one planned training epoch."""
+    batches = plan(lengths, batch_size, np.random.default_rng([seed, 0]))
+    padded = sum(len(b) * width(lengths[b].max(), bounds) for b in batches)
+    return padded / len(lengths)
+
+
 def dataset(features, y, batch_size, bounds, shuffle=False, seed=0):
     """A `tf.data.Dataset` of `(features, y)` batches, padded per bucket.
 

