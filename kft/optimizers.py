@@ -22,7 +22,7 @@ def build(cfg, learning_rate, head_variables=()):
     """The optimizer `cfg` asks for.
 
     Args:
-        cfg: TrainConfig. Reads `optimizer`, `weight_decay` and
+        cfg: TrainConfig. Reads `optimizer`, `momentum`, `weight_decay` and
             `head_learning_rate_multiplier`.
         learning_rate: float or `LearningRateSchedule`.
         head_variables: the variables that get
@@ -34,7 +34,7 @@ def build(cfg, learning_rate, head_variables=()):
     """
     options = {"learning_rate": learning_rate}
     if cfg.optimizer == "sgd":
-        options.update(momentum=0.9, weight_decay=cfg.weight_decay)
+        options.update(momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     elif cfg.optimizer == "adam":
         options.update(epsilon=1e-8)
     else:

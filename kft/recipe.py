@@ -20,6 +20,7 @@ class TrainConfig:
         learning_rate: float. Peak learning rate of the schedule.
         weight_decay: float. Decoupled weight decay (AdamW, SGD).
         optimizer: str. One of `adamw`, `adam`, `sgd`.
+        momentum: float. SGD's momentum (0 for plain SGD).
         schedule: str. `linear` (warm-up, then linear decay to zero),
             `cosine` (warm-up, then cosine decay to zero), `constant`, or
             `plateau` (constant, divided by 10 by `ReduceLROnPlateau`).
@@ -56,6 +57,7 @@ class TrainConfig:
     learning_rate: float = 2e-5
     weight_decay: float = 0.01
     optimizer: str = "adamw"
+    momentum: float = 0.9
     schedule: str = "linear"
     head_learning_rate_multiplier: float = 1.0
     freeze: float = 0.0
@@ -85,6 +87,8 @@ class TrainConfig:
             _fail("warmup_fraction", self.warmup_fraction, "in [0, 1)")
         if self.learning_rate <= 0:
             _fail("learning_rate", self.learning_rate, "above 0")
+        if not 0.0 <= self.momentum < 1.0:
+            _fail("momentum", self.momentum, "in [0, 1)")
         if self.head_learning_rate_multiplier <= 0:
             _fail("head_learning_rate_multiplier",
                   self.head_learning_rate_multiplier, "above 0")

@@ -2,13 +2,15 @@
 
 The d2l "Fine-Tuning" tutorial: a pretrained ImageNet backbone, a new
 2-class head (Glorot-uniform) trained at 10x the backbone's learning rate,
-SGD with weight decay 1e-3, random-resized-crop + flip augmentation, and
-the same network trained from random weights for comparison.
+plain SGD at 5e-5 with weight decay 1e-3, random-resized-crop + flip
+augmentation, and the same network trained from random weights. d2l sums
+the batch's losses; Keras averages them, so at batch 128 the same steps
+are learning_rate=5e-5*128 and (decoupled) weight_decay=1e-3/128.
 
     kft run recipes/hotdog.py --backend torch
     kft run recipes/hotdog.py data_dir=../shared/data/hotdog preset=DIR
-    kft run recipes/hotdog.py pretrained=false learning_rate=5e-4 \\
-        head_learning_rate_multiplier=1          # from scratch
+    kft run recipes/hotdog.py pretrained=false learning_rate=0.064 \\
+        head_learning_rate_multiplier=1          # from scratch (d2l: 5e-4)
     kft run recipes/hotdog.py freeze=0.5         # lower half frozen
 
 Any KerasHub image-classifier preset works (`ImageClassifier.from_preset`).
@@ -35,9 +37,10 @@ class Config(kft.TrainConfig):
     batch_size: int = 128
     epochs: int = 5
     optimizer: str = "sgd"
-    learning_rate: float = 5e-5
+    momentum: float = 0.0
+    learning_rate: float = 5e-5 * 128  # d2l's 5e-5 on a summed loss
     head_learning_rate_multiplier: float = 10.0
-    weight_decay: float = 1e-3
+    weight_decay: float = 1e-3 / 128  # d2l's 1e-3, decoupled, same steps
     schedule: str = "constant"
     monitor: str = "val_accuracy"
 

@@ -44,7 +44,7 @@ def test_no_multiplier_is_the_plain_keras_optimizer():
                                  optimizers.head_variables(_model()))
     assert type(optimizer) is keras.optimizers.SGD or type(
         optimizer).__name__ == "SGD"  # torch swaps in its fused SGD
-    assert optimizer.momentum == 0.9
+    assert optimizer.momentum == 0.9  # TrainConfig default
 
 
 def test_multiplier_optimizer_round_trips_its_config():
