@@ -22,7 +22,8 @@ def build(cfg, learning_rate, head_variables=()):
     """The optimizer `cfg` asks for.
 
     Args:
-        cfg: TrainConfig. Reads `optimizer`, `momentum`, `weight_decay` and
+        cfg: TrainConfig. Reads `optimizer`, `momentum`, `weight_decay`,
+            `clipnorm`, `gradient_accumulation_steps` and
             `head_learning_rate_multiplier`.
         learning_rate: float or `LearningRateSchedule`.
         head_variables: the variables that get
@@ -32,7 +33,9 @@ def build(cfg, learning_rate, head_variables=()):
     Returns:
         A `keras.optimizers.Optimizer`.
     """
-    options = {"learning_rate": learning_rate}
+    options = {"learning_rate": learning_rate, "clipnorm": cfg.clipnorm,
+               "gradient_accumulation_steps":
+                   cfg.gradient_accumulation_steps}
     if cfg.optimizer == "sgd":
         options.update(momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     elif cfg.optimizer == "adam":

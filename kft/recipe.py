@@ -21,6 +21,11 @@ class TrainConfig:
         weight_decay: float. Decoupled weight decay (AdamW, SGD).
         optimizer: str. One of `adamw`, `adam`, `sgd`.
         momentum: float. SGD's momentum (0 for plain SGD).
+        clipnorm: float or None. Clip each variable's gradient to this
+            norm before the update.
+        gradient_accumulation_steps: int or None. Average the gradients
+            of this many batches per update (Keras's own accumulation): a
+            larger effective batch in the same memory.
         schedule: str. `linear` (warm-up, then linear decay to zero),
             `cosine` (warm-up, then cosine decay to zero), `constant`, or
             `plateau` (constant, divided by 10 by `ReduceLROnPlateau`).
@@ -59,6 +64,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     optimizer: str = "adamw"
     momentum: float = 0.9
+    clipnorm: float | None = None
+    gradient_accumulation_steps: int | None = None
     schedule: str = "linear"
     head_learning_rate_multiplier: float = 1.0
     freeze: str = "none"
@@ -88,6 +95,11 @@ class TrainConfig:
             _fail("warmup_fraction", self.warmup_fraction, "in [0, 1)")
         if self.learning_rate <= 0:
             _fail("learning_rate", self.learning_rate, "above 0")
+        if self.clipnorm is not None and self.clipnorm <= 0:
+            _fail("clipnorm", self.clipnorm, "above 0, or none")
+        steps = self.gradient_accumulation_steps
+        if steps is not None and steps < 2:
+            _fail("gradient_accumulation_steps", steps, "2 or more, or none")
         if not 0.0 <= self.momentum < 1.0:
             _fail("momentum", self.momentum, "in [0, 1)")
         if self.head_learning_rate_multiplier <= 0:

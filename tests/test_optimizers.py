@@ -56,3 +56,37 @@ def test_multiplier_optimizer_round_trips_its_config():
     assert [p.split("/", 1)[1] for p in again.scaled] == [
         "head/kernel", "head/bias"]
     assert again.weight_decay == pytest.approx(0.01)
+
+
+def test_clipnorm_bounds_each_update():
+    variable = keras.Variable(np.zeros(4, "float32"))
+    cfg = TrainConfig(optimizer="sgd", momentum=0.0, weight_decay=0.0,
+                      clipnorm=1.0)
+    optimizer = optimizers.build(cfg, 0.5)
+    optimizer.apply([keras.ops.full((4,), 100.0)], [variable])
+    assert np.linalg.norm(np.array(variable)) == pytest.approx(0.5, 1e-5)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adamw"])
+def test_four_accumulated_batches_of_8_update_as_one_batch_of_32(kind):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = rng.integers(0, 2, 32)
+    start = _model().get_weights()
+
+    def fit(batch_size, steps):
+        model = _model()
+        model.set_weights(start)
+        cfg = TrainConfig(optimizer=kind, learning_rate=0.1,
+                          gradient_accumulation_steps=steps)
+        model.compile(optimizer=optimizers.build(cfg, 0.1),
+                      loss=keras.losses.SparseCategoricalCrossentropy(
+                          from_logits=True))
+        model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False,
+                  verbose=0)
+        return model.get_weights()
+
+    whole, accumulated = fit(32, None), fit(8, 4)
+    for a, b, s in zip(whole, accumulated, start, strict=True):
+        assert not np.allclose(a, s)  # the step happened
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
