@@ -61,3 +61,25 @@ def test_describe_names_backend_versions_and_seed():
     assert info["versions"]["keras"] and info["versions"]["keras_hub"]
     assert info["versions"][backend.current()]
     assert info["devices"]
+
+
+def test_mixed_bfloat16_keeps_variables_in_float32(tiny_bert, mrpc_dir,
+                                                   tmp_path):
+    import keras
+    import numpy as np
+
+    import kft
+    from recipes import mrpc
+
+    recipe = mrpc.recipe().replace(
+        preset=tiny_bert, data_dir=mrpc_dir, limit=16, epochs=1,
+        batch_size=8, verbose=0, precision="mixed_bfloat16",
+        output_dir=str(tmp_path / "run"))
+    try:
+        result = kft.train(recipe)
+        layer = result.model.backbone.get_layer("transformer_layer_0")
+        assert layer.compute_dtype == "bfloat16"
+        assert {v.dtype for v in result.model.weights} == {"float32"}
+        assert np.isfinite(result.metrics["loss"])
+    finally:
+        keras.config.set_dtype_policy("float32")
