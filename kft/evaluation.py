@@ -61,7 +61,8 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
     examples, num_classes = _split(task, data_dir, split)
 
     from kft import backend
-    from kft.train import default_loss, metrics_for
+    from kft.losses import default_loss
+    from kft.train import metrics_for
 
     model = rundir.load_model(run_dir)
     model.compile(loss=default_loss(), metrics=metrics_for(num_classes))

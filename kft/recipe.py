@@ -7,6 +7,8 @@ from typing import Any
 SCHEDULES = ("linear", "cosine", "constant", "plateau")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+CLASS_WEIGHTS = ("none", "balanced")
+AUGMENTS = ("none", "eda")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,12 +37,31 @@ class TrainConfig:
         freeze: str. `none`, `backbone` (train the head only), or N: the
             backbone's first N layers with weights stay frozen
             (`kft.freeze`).
+        lora_rank: int or None. Train low-rank (LoRA) factors of this rank
+            in the backbone's attention, and the head, instead of every
+            weight (`kft.lora`).
+        dropout: float or None. The dropout rate of the backbone and the
+            head, where the preset has one (`kft.dropout`); None keeps the
+            preset's.
+        label_smoothing: float. Mixes the one-hot target with the uniform
+            distribution: `(1 - e) * onehot + e / num_classes` (kft's
+            default loss; a recipe with its own `loss` ignores it).
+        class_weight: str. `none`, or `balanced`: each class's examples
+            weigh `n / (num_classes * n_class)` in the training loss, as
+            scikit-learn's `balanced` (for imbalanced training data).
         warmup_fraction: float. Share of all training steps spent warming
             up linearly from zero to `learning_rate`.
         patience: int. Epochs without improvement of `monitor` before
             early stopping; 0 turns early stopping off.
         monitor: str. The validation quantity that picks the best epoch,
             e.g. `val_loss`, `val_accuracy`, `val_f1`, `val_auc`.
+        augment: str. `none`, or `eda` for text: the training split gets
+            one copy of each example with words swapped, deleted or
+            repeated (`kft.eda`). Image recipes always augment training
+            images (random resized crop and flip).
+        validation_split: float. For data without a validation split: the
+            fraction of each class carved out of the training split,
+            seeded by `seed` (`kft.data.carve`); 0 requires one.
         limit: int or None. Keep only the first `limit` examples of each
             split, for quick runs.
         steps_per_epoch: int or None. Stop each epoch after this many steps.
@@ -69,9 +90,15 @@ class TrainConfig:
     schedule: str = "linear"
     head_learning_rate_multiplier: float = 1.0
     freeze: str = "none"
+    lora_rank: int | None = None
+    dropout: float | None = None
+    label_smoothing: float = 0.0
+    class_weight: str = "none"
     warmup_fraction: float = 0.1
     patience: int = 2
     monitor: str = "val_loss"
+    augment: str = "none"
+    validation_split: float = 0.0
     limit: int | None = None
     steps_per_epoch: int | None = None
     data_dir: str | None = None
@@ -105,6 +132,19 @@ class TrainConfig:
         if self.head_learning_rate_multiplier <= 0:
             _fail("head_learning_rate_multiplier",
                   self.head_learning_rate_multiplier, "above 0")
+        if self.lora_rank is not None and self.lora_rank < 1:
+            _fail("lora_rank", self.lora_rank, "1 or more, or none")
+        if self.lora_rank and str(self.freeze) != "none":
+            _fail("freeze", self.freeze, "none with lora_rank (LoRA already "
+                  "freezes the backbone's own weights)")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            _fail("dropout", self.dropout, "in [0, 1), or none")
+        if not 0.0 <= self.validation_split < 1.0:
+            _fail("validation_split", self.validation_split, "in [0, 1)")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            _fail("label_smoothing", self.label_smoothing, "in [0, 1)")
+        _check_choice("class_weight", self.class_weight, CLASS_WEIGHTS)
+        _check_choice("augment", self.augment, AUGMENTS)
         from kft.freeze import check
 
         check(self.freeze)

@@ -62,8 +62,10 @@ def prepare(recipe):
     Returns:
         `(splits, model, steps_per_epoch)`.
     """
+    from kft.dropout import set_dropout
     from kft.freeze import freeze
     from kft.init import portable_head
+    from kft.lora import enable_lora
 
     cfg = recipe.config
     backend.configure(cfg)
@@ -73,8 +75,11 @@ def prepare(recipe):
         check(cfg.preset)
     splits = recipe.data(cfg).take(cfg.limit)
     _check_splits(splits)
-    model = recipe.model(cfg)
+    if cfg.augment == "eda":
+        splits = _with_eda(splits, cfg.seed)
+    model = set_dropout(recipe.model(cfg), cfg.dropout)
     portable_head(model, cfg.seed)
+    enable_lora(model, cfg.lora_rank)  # after: LoRA kernels are tensors
     freeze(model, cfg.freeze)
     steps = _steps_per_epoch(cfg, len(splits.train))
     _compile(model, recipe, len(splits.class_names), cfg.epochs * steps)
@@ -83,6 +88,7 @@ def prepare(recipe):
 
 def _fit(model, cfg, splits, steps, path):
     from kft.callbacks import BestModel
+    from kft.losses import class_weights
     from kft.timing import StepTimer
 
     best = BestModel(os.path.join(path, rundir.MODEL), cfg.monitor)
@@ -99,6 +105,9 @@ def _fit(model, cfg, splits, steps, path):
             steps_per_epoch=steps,
             callbacks=[timer, *_callbacks(cfg, best, path)],
             verbose=cfg.verbose,
+            class_weight=class_weights(splits.train.y,
+                                       len(splits.class_names),
+                                       cfg.class_weight),
             shuffle=False,  # the datasets reshuffle every epoch themselves
         )
         seconds = time.time() - start
@@ -171,21 +180,16 @@ def _callbacks(cfg, best, path):
 
 def _compile(model, recipe, num_classes, total_steps):
     from kft import optimizers, schedules
+    from kft.losses import default_loss
 
     cfg = recipe.config
     model.compile(
         optimizer=optimizers.build(cfg, schedules.build(cfg, total_steps),
                                    optimizers.head_variables(model)),
-        loss=recipe.loss(cfg) if recipe.loss else default_loss(),
+        loss=(recipe.loss(cfg) if recipe.loss
+              else default_loss(cfg.label_smoothing)),
         metrics=metrics_for(num_classes),
     )
-
-
-def default_loss():
-    """The loss of a recipe without its own: cross-entropy on logits."""
-    import keras
-
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
 def metrics_for(num_classes):
@@ -204,6 +208,16 @@ def _steps_per_epoch(cfg, examples):
     if cfg.steps_per_epoch is not None:
         steps = min(steps, cfg.steps_per_epoch)
     return steps
+
+
+def _with_eda(splits, seed):
+    from kft.eda import augment_split
+
+    if splits.train.image_size is not None:
+        raise KftError("augment=eda is text augmentation; image recipes "
+                       "already augment training images: set augment=none")
+    return dataclasses.replace(splits, train=augment_split(splits.train,
+                                                           seed))
 
 
 def _check_splits(splits):

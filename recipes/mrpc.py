@@ -33,7 +33,8 @@ class Config(kft.TrainConfig):
 
 
 def data(cfg: Config) -> kft.data.Splits:
-    return glue("mrpc", data_dir=cfg.data_dir, limit=cfg.limit)
+    return glue("mrpc", data_dir=cfg.data_dir, limit=cfg.limit,
+                validation_split=cfg.validation_split, seed=cfg.seed)
 
 
 def model(cfg: Config):

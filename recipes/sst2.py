@@ -28,7 +28,8 @@ class Config(kft.TrainConfig):
 
 
 def data(cfg: Config) -> kft.data.Splits:
-    return glue("sst2", data_dir=cfg.data_dir, limit=cfg.limit)
+    return glue("sst2", data_dir=cfg.data_dir, limit=cfg.limit,
+                validation_split=cfg.validation_split, seed=cfg.seed)
 
 
 def model(cfg: Config):

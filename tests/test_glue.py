@@ -1,8 +1,10 @@
 """kft/data/glue.py: the local TSV source, its bad-input errors, and TFDS."""
 
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from kft import KftError
@@ -123,3 +125,50 @@ def test_failed_tfds_download_says_so_in_one_line(tmp_path):
     assert len(lines) == 1, out
     assert "could not download glue/mrpc from TensorFlow Datasets" in lines[0]
     assert "data_dir=PATH" in lines[0]
+
+
+def _train_only(tmp_path, mrpc_dir, rows=40):
+    """A folder with only the first `rows` examples of MRPC's train.tsv."""
+    lines = open(os.path.join(mrpc_dir, "train.tsv"),
+                 encoding="utf-8").read().splitlines()[:rows + 1]
+    write(tmp_path, "train.tsv", "\n".join(lines) + "\n")
+    return str(tmp_path)
+
+
+def test_validation_split_carves_a_seeded_stratified_split(tmp_path,
+                                                           mrpc_dir):
+    folder = _train_only(tmp_path, mrpc_dir)
+    whole = read_glue_tsv(os.path.join(folder, "train.tsv"),
+                          ("sentence1", "sentence2"), ("0", "1"))
+    splits = glue("mrpc", data_dir=folder, validation_split=0.25, seed=3)
+    counts = np.bincount(whole[1], minlength=2)
+    assert list(np.bincount(splits.validation.y, minlength=2)) == [
+        int(np.floor(0.25 * n + 0.5)) for n in counts]
+    assert len(splits.train) + len(splits.validation) == 40
+    seen = sorted(zip(*splits.train.x)) + sorted(zip(*splits.validation.x))
+    assert sorted(seen) == sorted(zip(*whole[0]))  # disjoint, complete
+    again = glue("mrpc", data_dir=folder, validation_split=0.25, seed=3)
+    other = glue("mrpc", data_dir=folder, validation_split=0.25, seed=4)
+    assert list(again.validation.x[0]) == list(splits.validation.x[0])
+    assert list(other.validation.x[0]) != list(splits.validation.x[0])
+    assert "validation_split=0.25" in splits.validation.source
+
+
+def test_validation_split_is_unused_when_the_file_exists(tmp_path):
+    folder = mrpc_folder(tmp_path)
+    splits = glue("mrpc", data_dir=folder, validation_split=0.5)
+    assert len(splits.train) == 2 and len(splits.validation) == 2
+
+
+def test_missing_validation_file_suggests_validation_split(tmp_path):
+    write(tmp_path, "train.tsv", HEADER + "1\ta\tb\t0\n")
+    with pytest.raises(KftError, match=r"validation_split=F"):
+        glue("mrpc", data_dir=str(tmp_path))
+
+
+def test_a_class_too_small_to_carve_is_named(tmp_path):
+    rows = "".join(f"0\tx{i}\ty{i}\t{i}\n" for i in range(5))
+    write(tmp_path, "train.tsv", HEADER + rows + "1\ta\tb\t5\n")
+    with pytest.raises(KftError, match=r"train\.tsv, label 1 has 1 "
+                                       r"example.*leaves none for"):
+        glue("mrpc", data_dir=str(tmp_path), validation_split=0.2)

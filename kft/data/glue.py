@@ -16,7 +16,7 @@ SPLIT_FILES = {"train": "train.tsv", "validation": "validation.tsv",
                "test": "test.tsv"}
 
 
-def glue(task, data_dir=None, limit=None):
+def glue(task, data_dir=None, limit=None, validation_split=0.0, seed=0):
     """Loads a GLUE task as `kft.data.Splits`.
 
     Args:
@@ -26,6 +26,10 @@ def glue(task, data_dir=None, limit=None):
             naming `label` and the task's text columns. None downloads the
             task from TensorFlow Datasets (`glue/<task>`).
         limit: int or None. Keep the first `limit` examples of each split.
+        validation_split: float. When `data_dir` has no `validation.tsv`,
+            carve this fraction of each class out of `train.tsv` (seeded,
+            stratified: `kft.data.carve`); 0 requires the file.
+        seed: int. Seeds the carve.
 
     Example:
 
@@ -45,12 +49,12 @@ def glue(task, data_dir=None, limit=None):
 
         splits = load_glue(task, columns)
     else:
-        splits = _local(data_dir, columns, classes)
+        splits = _local(data_dir, columns, classes, validation_split, seed)
     splits = {k: Split(*v).take(limit) for k, v in splits.items()}
     return Splits(class_names=classes, **splits)
 
 
-def _local(data_dir, columns, classes):
+def _local(data_dir, columns, classes, validation_split, seed):
     if not os.path.isdir(data_dir):
         raise KftError(
             f"data_dir {data_dir!r} is not a folder; point data_dir= at a "
@@ -59,14 +63,26 @@ def _local(data_dir, columns, classes):
     splits = {}
     for split, file in SPLIT_FILES.items():
         path = os.path.join(data_dir, file)
-        if not os.path.exists(path):
-            if split == "test":
-                continue
+        if os.path.exists(path):
+            splits[split] = read_glue_tsv(path, columns, classes)
+        elif split == "train" or (split == "validation"
+                                  and not validation_split):
             raise KftError(
                 f"{path} is missing; data_dir= needs train.tsv and "
-                "validation.tsv (test.tsv is optional)"
+                "validation.tsv (test.tsv is optional), or train.tsv and "
+                "validation_split=F to carve validation out of train"
             )
-        splits[split] = read_glue_tsv(path, columns, classes)
+    if "validation" not in splits:
+        from kft.data.carve import carve
+
+        x, y, path = splits["train"]
+        (x, y), validation = carve(
+            x, y, validation_split, seed,
+            [f"{path}, label {c}" for c in classes], path,
+            "add a validation.tsv")
+        splits["train"] = (x, y, path)
+        splits["validation"] = (*validation,
+                                f"{path} (validation_split={validation_split})")
     return splits
 
 

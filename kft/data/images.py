@@ -185,24 +185,11 @@ def _images(folder):
 
 
 def _carve(paths, labels, classes, fraction, seed, train_dir):
-    if not 0 < fraction < 1:
-        raise KftError(
-            f"validation_split={fraction} must be between 0 and 1 (excluded) "
-            f"to carve a validation split out of {train_dir}")
-    take = np.zeros(len(paths), dtype=bool)
-    for label, name in enumerate(classes):
-        where = np.flatnonzero(labels == label)
-        count = int(np.floor(fraction * len(where) + 0.5))
-        if count in (0, len(where)):
-            left = "validation" if count == 0 else "train"
-            fix = "larger" if count == 0 else "smaller"
-            raise KftError(
-                f"{os.path.join(train_dir, name)} has {len(where)} image(s): "
-                f"validation_split={fraction} leaves none for {left}; use a "
-                f"{fix} validation_split or add a validation/ folder")
-        perm = np.random.default_rng([seed, 0, label]).permutation(len(where))
-        take[where[perm[:count]]] = True
-    return (paths[~take], labels[~take]), (paths[take], labels[take])
+    from kft.data.carve import carve
+
+    return carve(paths, labels, fraction, seed,
+                 [os.path.join(train_dir, name) for name in classes],
+                 train_dir, "add a validation/ folder", unit="image")
 
 
 def _readable(paths, limit, strict):
