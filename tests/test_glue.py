@@ -145,8 +145,9 @@ def test_validation_split_carves_a_seeded_stratified_split(tmp_path,
     assert list(np.bincount(splits.validation.y, minlength=2)) == [
         int(np.floor(0.25 * n + 0.5)) for n in counts]
     assert len(splits.train) + len(splits.validation) == 40
-    seen = sorted(zip(*splits.train.x)) + sorted(zip(*splits.validation.x))
-    assert sorted(seen) == sorted(zip(*whole[0]))  # disjoint, complete
+    seen = (sorted(zip(*splits.train.x, strict=True))
+            + sorted(zip(*splits.validation.x, strict=True)))
+    assert sorted(seen) == sorted(zip(*whole[0], strict=True))  # complete
     again = glue("mrpc", data_dir=folder, validation_split=0.25, seed=3)
     other = glue("mrpc", data_dir=folder, validation_split=0.25, seed=4)
     assert list(again.validation.x[0]) == list(splits.validation.x[0])

@@ -45,6 +45,7 @@ def carve(x, y, fraction, seed, classes, where, fix, unit="example"):
                 f"validation_split or {fix}")
         order = np.random.default_rng([seed, 0, label]).permutation(len(rows))
         take[rows[order[:count]]] = True
-    pick = (lambda keep: tuple(a[keep] for a in x) if isinstance(x, tuple)
-            else x[keep])
+    def pick(keep):
+        return tuple(a[keep] for a in x) if isinstance(x, tuple) else x[keep]
+
     return (pick(~take), y[~take]), (pick(take), y[take])
