@@ -92,3 +92,67 @@ class LearningRateLogger(keras.callbacks.Callback):
         if logs is not None and "learning_rate" not in logs:
             rate = self.model.optimizer.learning_rate
             logs["learning_rate"] = float(ops.convert_to_numpy(rate))
+
+
+class Unfreeze(keras.callbacks.Callback):
+    """Gradual unfreezing: frozen layers train again from epoch `epoch`.
+
+    Keras optimizers serve only the variables they were built with (the JAX
+    trainer passes exactly those), so at that epoch this makes the layers
+    trainable, builds a fresh optimizer for the new set of variables with
+    `make_optimizer`, moves every piece of state over from the old one
+    (`carry_state`: the step count, so the schedule goes on where it was,
+    and each variable's moments), and has Keras rebuild its train function.
+
+    Args:
+        epoch: int. The 0-based epoch at whose start the layers thaw
+            (`unfreeze_at`).
+        layers: list of keras.Layer. The frozen layers.
+        make_optimizer: callable. Returns an unbuilt optimizer configured
+            like the run's.
+    """
+
+    def __init__(self, epoch, layers, make_optimizer):
+        super().__init__()
+        self.epoch = epoch
+        self.layers = list(layers)
+        self.make_optimizer = make_optimizer
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch != self.epoch:
+            return
+        model, old = self.model, self.model.optimizer
+        for layer in self.layers:
+            layer.trainable = True
+        new = self.make_optimizer()
+        if isinstance(old, keras.optimizers.LossScaleOptimizer):
+            new = keras.optimizers.LossScaleOptimizer(new)
+        new.build(model.trainable_variables)
+        carry_state(old, new)
+        model.optimizer = new
+        model.make_train_function(force=True)
+
+
+def carry_state(old, new):
+    """Copies `old` optimizer's variables into `new`'s of the same role.
+
+    Optimizer variables are named after the optimizer and the model
+    variable they serve (`adamw/dense_kernel_momentum`); the part after the
+    optimizer's own name identifies them. Variables of `new` that `old`
+    lacks (the moments of newly trainable weights) keep their zero start.
+
+    Returns:
+        The number of variables copied.
+    """
+    def role(variable):
+        return variable.path.split("/", 1)[-1]
+
+    known = {role(v): v for v in old.variables}
+    copied = 0
+    for variable in new.variables:
+        source = known.get(role(variable))
+        if source is not None and tuple(source.shape) == tuple(
+                variable.shape):
+            variable.assign(source.value)
+            copied += 1
+    return copied

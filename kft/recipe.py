@@ -37,6 +37,9 @@ class TrainConfig:
         freeze: str. `none`, `backbone` (train the head only), or N: the
             backbone's first N layers with weights stay frozen
             (`kft.freeze`).
+        unfreeze_at: int or None. With `freeze=`: the frozen layers train
+            too after this many epochs (gradual unfreezing); the optimizer
+            state and the schedule carry on (`kft.callbacks.Unfreeze`).
         lora_rank: int or None. Train low-rank (LoRA) factors of this rank
             in the backbone's attention, and the head, instead of every
             weight (`kft.lora`).
@@ -90,6 +93,7 @@ class TrainConfig:
     schedule: str = "linear"
     head_learning_rate_multiplier: float = 1.0
     freeze: str = "none"
+    unfreeze_at: int | None = None
     lora_rank: int | None = None
     dropout: float | None = None
     label_smoothing: float = 0.0
@@ -137,6 +141,13 @@ class TrainConfig:
         if self.lora_rank and str(self.freeze) != "none":
             _fail("freeze", self.freeze, "none with lora_rank (LoRA already "
                   "freezes the backbone's own weights)")
+        if self.unfreeze_at is not None:
+            if str(self.freeze) == "none" or self.lora_rank:
+                _fail("unfreeze_at", self.unfreeze_at, "none unless freeze= "
+                      "is set (and lora_rank is not)")
+            if not 1 <= self.unfreeze_at < self.epochs:
+                _fail("unfreeze_at", self.unfreeze_at,
+                      f"from 1 to epochs - 1 ({self.epochs - 1}), or none")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             _fail("dropout", self.dropout, "in [0, 1), or none")
         if not 0.0 <= self.validation_split < 1.0:

@@ -103,7 +103,8 @@ def _fit(model, cfg, splits, steps, path):
             validation_data=validation_ds,
             epochs=cfg.epochs,
             steps_per_epoch=steps,
-            callbacks=[timer, *_callbacks(cfg, best, path)],
+            callbacks=[timer, *_unfreeze(model, cfg, steps),
+                       *_callbacks(cfg, best, path)],
             verbose=cfg.verbose,
             class_weight=class_weights(splits.train.y,
                                        len(splits.class_names),
@@ -156,6 +157,20 @@ def _datasets(model, cfg, splits):
         buckets.preprocessed(model),
         buckets.mean_width(lengths, cfg.batch_size, bounds, seed=cfg.seed),
     )
+
+
+def _unfreeze(model, cfg, steps):
+    """The `Unfreeze` callback `unfreeze_at` asks for, as a list."""
+    if cfg.unfreeze_at is None:
+        return []
+    from kft import optimizers, schedules
+    from kft.callbacks import Unfreeze
+
+    frozen = [layer for layer in model.backbone.layers
+              if layer.weights and not layer.trainable]
+    return [Unfreeze(cfg.unfreeze_at, frozen, lambda: optimizers.build(
+        cfg, schedules.build(cfg, cfg.epochs * steps),
+        optimizers.head_variables(model)))]
 
 
 def _callbacks(cfg, best, path):

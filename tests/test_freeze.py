@@ -73,3 +73,65 @@ def test_freeze_must_be_none_backbone_or_a_count(value):
 
     with pytest.raises(KftError, match="freeze=.* use none, backbone, or"):
         mrpc.recipe().replace(freeze=value)
+
+
+def test_unfreeze_at_thaws_with_optimizer_state_and_schedule(tiny_bert,
+                                                             mrpc_dir):
+    """freeze=backbone, unfreeze_at=1: epoch 1 trains the head only, epoch
+    2 everything, with the first optimizer's state carried over."""
+    import keras
+
+    from kft.train import _unfreeze, prepare
+    from recipes import mrpc
+
+    recipe = mrpc.recipe().replace(
+        preset=tiny_bert, data_dir=mrpc_dir, limit=16, epochs=2,
+        batch_size=8, learning_rate=1e-2, verbose=0, freeze="backbone",
+        unfreeze_at=1, length_buckets=0)
+    splits, model, steps = prepare(recipe)
+    backbone = model.backbone
+    start = [v.numpy().copy() for v in backbone.weights]
+    seen = {}
+
+    def values(optimizer):
+        return {v.path.split("/", 1)[-1]: np.array(v.numpy())
+                for v in optimizer.variables}
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen[f"begin{epoch}"] = (self.model.optimizer,
+                                     values(self.model.optimizer))
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen[f"end{epoch}"] = (
+                [v.numpy().copy() for v in backbone.weights],
+                self.model.optimizer, values(self.model.optimizer))
+
+    model.fit(splits.train.dataset(8, shuffle=True), epochs=2,
+              steps_per_epoch=steps, verbose=0,
+              callbacks=[*_unfreeze(model, recipe.config, steps), Watch()])
+    after_first, old, old_values = seen["end0"]
+    assert all(np.array_equal(a, b) for a, b in zip(start, after_first,
+                                                    strict=True))
+    after_second = seen["end1"][0]
+    assert not all(np.array_equal(a, b) for a, b in zip(
+        after_first, after_second, strict=True))
+    new, new_values = seen["begin1"]
+    assert new is not old and len(new.variables) > len(old.variables)
+    for role, value in old_values.items():  # every piece of state moved
+        np.testing.assert_array_equal(new_values[role], value, err_msg=role)
+    assert int(new_values["iteration"]) == steps
+    assert int(seen["end1"][1].iterations.numpy()) == 2 * steps
+    assert any(np.any(value) for role, value in old_values.items()
+               if "logits_kernel" in role)  # real moments were carried
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"unfreeze_at": 1}, "unless freeze="),
+    ({"unfreeze_at": 3, "freeze": "backbone"}, "from 1 to epochs - 1"),
+])
+def test_unfreeze_at_needs_freeze_and_a_later_epoch(overrides, words):
+    from recipes import mrpc
+
+    with pytest.raises(KftError, match=words):
+        mrpc.recipe().replace(**overrides)
