@@ -111,3 +111,30 @@ def test_monitor_must_be_a_logged_value(tiny_bert, mrpc_dir, tmp_path):
     with pytest.raises(KftError, match="val_precision.*not among"):
         kft.train(recipe)
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_early_stopping_restores_the_best_epochs_weights(tiny_bert,
+                                                         mrpc_dir, tmp_path):
+    """Validation = the training rows with labels flipped: the better the
+    model learns, the worse `val_loss` gets, so training stops early and
+    must hand back the first epoch's weights, not the last."""
+    from recipes import mrpc
+
+    def flipped(cfg):
+        splits = mrpc.data(cfg).take(cfg.limit)
+        reverse = dataclasses.replace(splits.train, y=1 - splits.train.y)
+        return dataclasses.replace(splits, validation=reverse)
+
+    recipe = dataclasses.replace(mrpc.recipe(), data=flipped).replace(
+        preset=tiny_bert, data_dir=mrpc_dir, limit=16, epochs=6,
+        batch_size=8, learning_rate=1e-2, monitor="val_loss", patience=1,
+        verbose=0, output_dir=str(tmp_path / "run"))
+    result = kft.train(recipe)
+    losses = result.history["val_loss"]
+    best = int(np.argmin(losses))
+    assert len(losses) < 6 and best < len(losses) - 1  # it stopped early
+    assert result.metrics["loss"] == pytest.approx(losses[best], rel=1e-5)
+    assert result.metrics["loss"] != pytest.approx(losses[-1], rel=1e-3)
+    metrics = rundir.read_json(os.path.join(result.run_dir, "metrics.json"))
+    assert metrics["best_epoch"] == best + 1
+    assert metrics["epochs_run"] == len(losses)
