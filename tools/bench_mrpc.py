@@ -198,7 +198,8 @@ def main(argv=None):
 def write(args, rows, text, title="MRPC, all-MiniLM-L6-v2"):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    command = "python tools/bench_mrpc.py " + " ".join(sys.argv[1:])
+    script = Path(sys.argv[0]).name
+    command = f"python tools/{script} " + " ".join(sys.argv[1:])
     machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                "python": platform.python_version()}
     record = [dict(r, command=command.strip(), machine=machine)
