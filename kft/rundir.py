@@ -77,8 +77,8 @@ def read_json(path):
         return json.load(f)
 
 
-def config_record(recipe):
-    """The `config.json` content of a recipe."""
+def config_record(recipe, splits=None):
+    """The `config.json` content of a recipe (and of its data's `inputs`)."""
     from kft import __version__
 
     config = dataclasses.asdict(recipe.config)
@@ -88,8 +88,30 @@ def config_record(recipe):
                                        or looks_like_path(value)):
             # Absolute, so `kft eval RUN_DIR` works from any folder.
             config[key] = os.path.abspath(os.path.expanduser(value))
-    return {"kft_version": __version__, "recipe": recipe.name,
-            "config": config}
+    record = {"kft_version": __version__, "recipe": recipe.name,
+              "config": config}
+    if splits is not None:
+        record["inputs"] = inputs_record(splits)
+    return record
+
+
+def inputs_record(splits):
+    """What the task's model takes and returns, for tools that read a run
+    directory without importing its recipe (`kft eval`, `kft predict`).
+
+    Returns:
+        dict: `kind` (`text`, `text_pair` or `image`), `class_names`, and
+        `image_size` for images.
+    """
+    train = splits.train
+    if train.image_size is not None:
+        kind = "image"
+    else:
+        kind = "text_pair" if isinstance(train.x, tuple) else "text"
+    record = {"kind": kind, "class_names": list(splits.class_names)}
+    if kind == "image":
+        record["image_size"] = train.image_size
+    return record
 
 
 def check_writable(path):

@@ -50,7 +50,7 @@ def train(recipe) -> Result:
     splits, model, steps = prepare(recipe)
     rundir.prepare(path)
     rundir.write_json(os.path.join(path, rundir.CONFIG),
-                      rundir.config_record(recipe))
+                      rundir.config_record(recipe, splits))
     rundir.write_json(os.path.join(path, rundir.ENV),
                       backend.describe(cfg.seed))
     return _fit(model, cfg, splits, steps, path)

@@ -66,3 +66,18 @@ def test_config_record_stores_absolute_paths(tmp_path, monkeypatch):
     assert config["data_dir"] == str(tmp_path / "data")
     assert config["output_dir"] == str(tmp_path / "out")
     assert config["preset"] == "bert_base_en_uncased"  # a name stays a name
+
+
+def test_inputs_record_says_what_the_model_takes(mrpc_dir, sst2_dir,
+                                                 hotdog_dir):
+    from kft.data import glue, image_folder
+
+    pair = rundir.inputs_record(glue("mrpc", data_dir=mrpc_dir, limit=4))
+    single = rundir.inputs_record(glue("sst2", data_dir=sst2_dir, limit=4))
+    images = rundir.inputs_record(image_folder(hotdog_dir, limit=4,
+                                               image_size=64))
+    assert pair == {"kind": "text_pair", "class_names": ["0", "1"]}
+    assert single == {"kind": "text", "class_names": ["0", "1"]}
+    assert images == {"kind": "image", "class_names": ["hotdog",
+                                                       "not-hotdog"],
+                      "image_size": 64}

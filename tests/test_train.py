@@ -138,3 +138,11 @@ def test_early_stopping_restores_the_best_epochs_weights(tiny_bert,
     metrics = rundir.read_json(os.path.join(result.run_dir, "metrics.json"))
     assert metrics["best_epoch"] == best + 1
     assert metrics["epochs_run"] == len(losses)
+
+
+def test_config_json_records_the_inputs(tiny_mrpc_run):
+    record = rundir.read_json(os.path.join(tiny_mrpc_run.run_dir,
+                                           rundir.CONFIG))
+    assert record["inputs"] == {"kind": "text_pair",
+                                "class_names": ["0", "1"]}
+    assert record["recipe"] == "mrpc"
