@@ -46,7 +46,7 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
         from kft.overrides import unknown_key
 
         raise KftError(unknown_key(sorted(unknown)[0], KEYS))
-    record = _read_run(run_dir)
+    record = rundir.read_run(run_dir, need=(rundir.CONFIG, rundir.MODEL))
     config = record.get("config") or {}
     task = _task(run_dir, record.get("recipe"))
     if split not in SPLITS:
@@ -78,23 +78,6 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
 def eval_path(run_dir, split):
     """Where `evaluate` writes its metrics: `run_dir/eval-SPLIT.json`."""
     return os.path.join(run_dir, f"eval-{split}.json")
-
-
-def _read_run(run_dir):
-    hint = "give a run directory written by `kft run`"
-    for name in (rundir.CONFIG, rundir.MODEL):
-        path = os.path.join(run_dir, name)
-        if not os.path.isfile(path):
-            raise KftError(f"{path} does not exist; {hint}")
-    path = os.path.join(run_dir, rundir.CONFIG)
-    try:
-        record = rundir.read_json(path)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise KftError(f"{path} is not readable JSON ({error}); {hint}") \
-            from None
-    if not isinstance(record, dict):
-        raise KftError(f"{path} is not a kft config record; {hint}")
-    return record
 
 
 def _task(run_dir, recipe):

@@ -18,6 +18,9 @@ from kft.presets import looks_like_path
 
 CONFIG, ENV, HISTORY = "config.json", "env.json", "history.csv"
 MODEL, METRICS = "model.keras", "metrics.json"
+# The layout version of run directories. Raise it when a change makes older
+# run directories unreadable; `read_run` refuses any other.
+RUN_FORMAT = 1
 
 
 def default_path(name, backend):
@@ -88,8 +91,8 @@ def config_record(recipe, splits=None):
                                        or looks_like_path(value)):
             # Absolute, so `kft eval RUN_DIR` works from any folder.
             config[key] = os.path.abspath(os.path.expanduser(value))
-    record = {"kft_version": __version__, "recipe": recipe.name,
-              "config": config}
+    record = {"kft_version": __version__, "run_format": RUN_FORMAT,
+              "recipe": recipe.name, "config": config}
     if splits is not None:
         record["inputs"] = inputs_record(splits)
     return record
@@ -111,6 +114,52 @@ def inputs_record(splits):
     record = {"kind": kind, "class_names": list(splits.class_names)}
     if kind == "image":
         record["image_size"] = train.image_size
+    return record
+
+
+def read_run(run_dir, recipe=None, need=(CONFIG,)):
+    """Reads and checks `run_dir/config.json` of a kft run directory.
+
+    Args:
+        run_dir: str. A run directory written by `kft run`.
+        recipe: str or None. When given, the run must be of this recipe.
+        need: tuple of str. Files the caller needs in the run directory.
+
+    Returns:
+        The config record: `kft_version`, `run_format`, `recipe`, `config`
+        and (for runs since `inputs` was recorded) `inputs`.
+
+    Raises:
+        KftError: for a missing file, unreadable JSON, a run directory of
+            another layout version, or of another recipe.
+    """
+    hint = "give a run directory written by `kft run`"
+    if not os.path.isdir(run_dir):
+        raise KftError(f"{run_dir} is not a folder; {hint}")
+    for name in need:
+        path = os.path.join(run_dir, name)
+        if not os.path.isfile(path):
+            raise KftError(f"{path} does not exist; {hint}")
+    path = os.path.join(run_dir, CONFIG)
+    try:
+        record = read_json(path)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise KftError(f"{path} is not readable JSON ({error}); {hint}") \
+            from None
+    if not isinstance(record, dict) or "recipe" not in record:
+        raise KftError(f"{path} is not a kft config record; {hint}")
+    found = record.get("run_format", 1)  # 0.1.0 wrote none: format 1
+    if found != RUN_FORMAT:
+        from kft import __version__
+
+        raise KftError(
+            f"{path} was written by kft {record.get('kft_version')} "
+            f"(run format {found}); this kft {__version__} reads run "
+            f"format {RUN_FORMAT}: use that kft version, or train again")
+    if recipe is not None and record["recipe"] != recipe:
+        raise KftError(
+            f"{run_dir} is a run of recipe {record['recipe']!r}, not "
+            f"{recipe!r}; choose another output_dir")
     return record
 
 

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import pytest
 
@@ -81,3 +82,40 @@ def test_inputs_record_says_what_the_model_takes(mrpc_dir, sst2_dir,
     assert images == {"kind": "image", "class_names": ["hotdog",
                                                        "not-hotdog"],
                       "image_size": 64}
+
+
+def _record(folder, **fields):
+    os.makedirs(folder, exist_ok=True)
+    record = {"kft_version": "0.1.0", "run_format": rundir.RUN_FORMAT,
+              "recipe": "mrpc", "config": {}}
+    record.update(fields)
+    rundir.write_json(os.path.join(folder, rundir.CONFIG), record)
+    return str(folder)
+
+
+def test_read_run_returns_the_record(tmp_path):
+    folder = _record(tmp_path / "run")
+    assert rundir.read_run(folder, recipe="mrpc")["recipe"] == "mrpc"
+
+
+@pytest.mark.parametrize("fields, recipe, words", [
+    ({"run_format": 2, "kft_version": "9.0"}, None,
+     "written by kft 9.0 (run format 2); this kft 0.1.0 reads run format 1"),
+    ({}, "sst2", "is a run of recipe 'mrpc', not 'sst2'"),
+    ({}, None, None),
+])
+def test_read_run_refuses_other_formats_and_recipes(tmp_path, fields,
+                                                     recipe, words):
+    folder = _record(tmp_path / "run", **fields)
+    if words is None:  # a JSON object without a recipe is no kft record
+        os.remove(os.path.join(folder, rundir.CONFIG))
+        rundir.write_json(os.path.join(folder, rundir.CONFIG), [1, 2])
+        words = "is not a kft config record"
+    with pytest.raises(KftError, match=re.escape(words)):
+        rundir.read_run(folder, recipe=recipe)
+
+
+def test_read_run_names_a_missing_file(tmp_path):
+    folder = _record(tmp_path / "run")
+    with pytest.raises(KftError, match="model.keras does not exist"):
+        rundir.read_run(folder, need=(rundir.CONFIG, rundir.MODEL))
