@@ -52,8 +52,11 @@ def data(cfg: Config) -> kft.data.Splits:
 
 
 def model(cfg: Config):
-    return keras_hub.models.ImageClassifier.from_preset(
+    task = keras_hub.models.ImageClassifier.from_preset(
         cfg.preset, num_classes=2, load_weights=cfg.pretrained)
+    # The converter resizes to its preset's size; crops arrive at ours.
+    task.preprocessor.image_converter.image_size = (cfg.image_size,) * 2
+    return task
 
 
 def recipe() -> kft.Recipe:

@@ -87,3 +87,17 @@ def test_hotdog_head_learns_10x_faster_and_scratch_is_random(
     scratch = hotdog.model(
         recipe.config.__class__(preset=tiny_resnet, pretrained=False))
     assert not np.allclose(scratch.backbone.get_weights()[0], stored[0])
+
+
+def test_hotdog_converter_resizes_to_the_configured_image_size(
+        tiny_resnet, hotdog_dir):
+    """Crops of `image_size` reach the backbone at that size: the preset's
+    converter (32 here, 224 for ImageNet presets) must not resize them."""
+    from recipes import hotdog
+
+    recipe = hotdog.recipe().replace(preset=tiny_resnet, image_size=24)
+    model = hotdog.model(recipe.config)
+    assert tuple(model.preprocessor.image_converter.image_size) == (24, 24)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 24, 24, 3))
+    out = model.preprocessor.image_converter(images.astype("float32"))
+    assert tuple(out.shape) == (2, 24, 24, 3)
