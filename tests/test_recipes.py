@@ -1,12 +1,13 @@
 """Every recipe in recipes/, end to end on tiny presets: one test each."""
 
 import importlib
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_kft
 
 import kft
 from kft.overrides import SMOKE
@@ -44,15 +45,24 @@ def test_recipe_module_is_plain_and_documented(name):
 
 
 @pytest.mark.parametrize("name", RECIPES)
-def test_recipe_smoke_trains_end_to_end(name, tiny_overrides, tmp_path):
-    module = importlib.import_module(f"recipes.{name}")
+def test_recipe_smoke_runs_from_the_command_line(name, tiny_overrides,
+                                                 backend, tmp_path):
+    """`kft run recipes/NAME.py --smoke` as a user types it, on the suite's
+    backend, with the tiny preset and local data."""
     assert name in tiny_overrides, f"add tiny overrides for {name}"
-    recipe = module.recipe().replace(
-        **SMOKE, **tiny_overrides[name], verbose=0,
-        output_dir=str(tmp_path / name))
-    result = kft.train(recipe)
-    assert np.isfinite(result.metrics["loss"])
-    assert (tmp_path / name / "metrics.json").exists()
+    out = tmp_path / name
+    done = run_kft("run", f"recipes/{name}.py", "--backend", backend,
+                   "--smoke", *(f"{k}={v}" for k, v in
+                                tiny_overrides[name].items()),
+                   "verbose=0", f"output_dir={out}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert printed["run_dir"] == str(out)
+    assert np.isfinite(printed["loss"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train_examples"] == SMOKE["limit"]
+    assert metrics["epochs_run"] == SMOKE["epochs"]
+    assert (out / "model.keras").exists()
 
 
 def test_recipes_import_without_side_effects(tmp_path):
