@@ -70,24 +70,23 @@ def eval_(run_dir, backend, overrides):
     """Evaluate RUN_DIR's saved model on a labelled split.
 
     OVERRIDES are key=value: data_dir (default: the run's own), split
-    (train, validation, test; default validation), batch_size. Writes
-    RUN_DIR/eval-SPLIT.json. The run's recipe is never imported.
+    (train, validation, test; default validation), batch_size, limit (the
+    first N examples), worst (how many worst-classified examples to list;
+    default 10). Writes RUN_DIR/eval-SPLIT.json and eval-SPLIT.md. The
+    run's recipe is never imported.
     """
     from kft import backend as backends
     from kft.overrides import parse
 
     backends.select(backend)
+    from kft.eval_report import terminal
     from kft.evaluation import eval_path, evaluate
 
     result = evaluate(run_dir, **parse(overrides))
-    rows = [(k, f"{result[k]:.4f}") for k in ("accuracy", "f1", "auc",
-                                               "loss") if k in result]
-    rows += [(k, str(result[k])) for k in ("examples", "split", "backend")]
-    width = max(len(k) for k, _ in rows + [("metric", "")])
-    click.echo(f"{'metric':<{width}}  value")
-    for key, value in rows:
-        click.echo(f"{key:<{width}}  {value}")
-    click.echo(f"wrote {eval_path(run_dir, result['split'])}")
+    click.echo(terminal(result))
+    click.echo()
+    for suffix in (".json", ".md"):
+        click.echo(f"wrote {eval_path(run_dir, result['split'], suffix)}")
 
 
 @cli.group()

@@ -75,6 +75,16 @@ def write_json(path, data):
     os.replace(temporary, path)
 
 
+def write_text(path, text):
+    """Writes text through a temporary file and a rename: never half-done."""
+    temporary = f"{path}.partial"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
 def read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
