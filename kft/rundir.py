@@ -3,6 +3,8 @@
     config.json   the resolved config, the recipe and the kft version
     env.json      backend, devices, package versions, seed
     history.csv   one row of train and validation values per epoch
+    curves.png    learning curves and learning rate (`kft.plots`)
+    confusion.png the best model's validation confusion matrix
     model.keras   the best model (whole KerasHub task with preprocessor)
     metrics.json  final validation metrics of the best model; written last,
                   so its presence marks a finished run
