@@ -5,6 +5,7 @@
     history.csv   one row of train and validation values per epoch
     curves.png    learning curves and learning rate (`kft.plots`)
     confusion.png the best model's validation confusion matrix
+    tensorboard/  TensorBoard event files, with `tensorboard=true`
     model.keras   the best model (whole KerasHub task with preprocessor)
     metrics.json  final validation metrics of the best model; written last,
                   so its presence marks a finished run
@@ -20,6 +21,7 @@ from kft.presets import looks_like_path
 
 CONFIG, ENV, HISTORY = "config.json", "env.json", "history.csv"
 MODEL, METRICS = "model.keras", "metrics.json"
+TENSORBOARD = "tensorboard"  # event files, with `tensorboard=true`
 # The layout version of run directories. Raise it when a change makes older
 # run directories unreadable; `read_run` refuses any other.
 RUN_FORMAT = 1

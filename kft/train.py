@@ -190,6 +190,9 @@ def _callbacks(cfg, best, path):
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor=cfg.monitor, mode=mode, factor=0.1,
             patience=max(cfg.patience - 1, 0)))
+    if cfg.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(
+            log_dir=os.path.join(path, rundir.TENSORBOARD)))
     callbacks.append(
         keras.callbacks.CSVLogger(os.path.join(path, rundir.HISTORY)))
     return callbacks + [PlotCurves(path)]  # after CSVLogger: reads its file
