@@ -3,6 +3,7 @@
     kft run RECIPE [--backend B] [--smoke] [key=value ...]
     kft show RECIPE [key=value ...]
     kft eval RUN_DIR [--backend B] [key=value ...]
+    kft report RUN_DIR [RUN_DIR ...] [--out report.md]
     kft preset import SOURCE --out DIR
 """
 
@@ -87,6 +88,23 @@ def eval_(run_dir, backend, overrides):
     click.echo()
     for suffix in (".json", ".md"):
         click.echo(f"wrote {eval_path(run_dir, result['split'], suffix)}")
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True)
+@click.option("--out", default=None,
+              help="Also write the comparison as Markdown to this file.")
+def report(run_dirs, out):
+    """Compare run directories side by side (no model is loaded).
+
+    One row per RUN_DIR: recipe, backend, epochs, best epoch, validation
+    metrics, training time and speed, and the config keys that differ.
+    """
+    from kft.report import compare
+
+    click.echo(compare(run_dirs, out))
+    if out:
+        click.echo(f"wrote {out}")
 
 
 @cli.group()
