@@ -94,6 +94,24 @@ class LearningRateLogger(keras.callbacks.Callback):
             logs["learning_rate"] = float(ops.convert_to_numpy(rate))
 
 
+class PlotCurves(keras.callbacks.Callback):
+    """Redraws `run_dir/curves.png` from `history.csv` after every epoch,
+    so a long run can be watched. Put it after the `CSVLogger`.
+
+    Args:
+        run_dir: str. The run directory.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        from kft.plots import write_curves
+
+        write_curves(self.run_dir)
+
+
 class Unfreeze(keras.callbacks.Callback):
     """Gradual unfreezing: frozen layers train again from epoch `epoch`.
 

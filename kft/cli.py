@@ -3,6 +3,7 @@
     kft run RECIPE [--backend B] [--smoke] [key=value ...]
     kft show RECIPE [key=value ...]
     kft eval RUN_DIR [--backend B] [key=value ...]
+    kft report RUN_DIR [RUN_DIR ...] [--out report.md]
     kft preset import SOURCE --out DIR
 """
 
@@ -70,24 +71,40 @@ def eval_(run_dir, backend, overrides):
     """Evaluate RUN_DIR's saved model on a labelled split.
 
     OVERRIDES are key=value: data_dir (default: the run's own), split
-    (train, validation, test; default validation), batch_size. Writes
-    RUN_DIR/eval-SPLIT.json. The run's recipe is never imported.
+    (train, validation, test; default validation), batch_size, limit (the
+    first N examples), worst (how many worst-classified examples to list;
+    default 10). Writes RUN_DIR/eval-SPLIT.json and eval-SPLIT.md. The
+    run's recipe is never imported.
     """
     from kft import backend as backends
     from kft.overrides import parse
 
     backends.select(backend)
+    from kft.eval_report import terminal
     from kft.evaluation import eval_path, evaluate
 
     result = evaluate(run_dir, **parse(overrides))
-    rows = [(k, f"{result[k]:.4f}") for k in ("accuracy", "f1", "auc",
-                                               "loss") if k in result]
-    rows += [(k, str(result[k])) for k in ("examples", "split", "backend")]
-    width = max(len(k) for k, _ in rows + [("metric", "")])
-    click.echo(f"{'metric':<{width}}  value")
-    for key, value in rows:
-        click.echo(f"{key:<{width}}  {value}")
-    click.echo(f"wrote {eval_path(run_dir, result['split'])}")
+    click.echo(terminal(result))
+    click.echo()
+    for suffix in (".json", ".md"):
+        click.echo(f"wrote {eval_path(run_dir, result['split'], suffix)}")
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True)
+@click.option("--out", default=None,
+              help="Also write the comparison as Markdown to this file.")
+def report(run_dirs, out):
+    """Compare run directories side by side (no model is loaded).
+
+    One row per RUN_DIR: recipe, backend, epochs, best epoch, validation
+    metrics, training time and speed, and the config keys that differ.
+    """
+    from kft.report import compare
+
+    click.echo(compare(run_dirs, out))
+    if out:
+        click.echo(f"wrote {out}")
 
 
 @cli.group()

@@ -79,6 +79,9 @@ class TrainConfig:
             preprocessor's `sequence_length`.
         verbose: int. `fit`'s verbosity: 0 silent, 1 progress bar,
             2 one line per epoch.
+        tensorboard: bool. Also log to `RUN_DIR/tensorboard` with Keras's
+            `TensorBoard` callback (per-epoch scalars; any backend):
+            `tensorboard --logdir RUN_DIR/tensorboard`.
     """
 
     seed: int = 0
@@ -110,6 +113,7 @@ class TrainConfig:
     precision: str = "float32"
     length_buckets: int = 4
     verbose: int = 1
+    tensorboard: bool = False
 
     def __post_init__(self):
         _check_choice("schedule", self.schedule, SCHEDULES)

@@ -3,6 +3,9 @@
     config.json   the resolved config, the recipe and the kft version
     env.json      backend, devices, package versions, seed
     history.csv   one row of train and validation values per epoch
+    curves.png    learning curves and learning rate (`kft.plots`)
+    confusion.png the best model's validation confusion matrix
+    tensorboard/  TensorBoard event files, with `tensorboard=true`
     model.keras   the best model (whole KerasHub task with preprocessor)
     metrics.json  final validation metrics of the best model; written last,
                   so its presence marks a finished run
@@ -18,6 +21,7 @@ from kft.presets import looks_like_path
 
 CONFIG, ENV, HISTORY = "config.json", "env.json", "history.csv"
 MODEL, METRICS = "model.keras", "metrics.json"
+TENSORBOARD = "tensorboard"  # event files, with `tensorboard=true`
 # The layout version of run directories. Raise it when a change makes older
 # run directories unreadable; `read_run` refuses any other.
 RUN_FORMAT = 1
@@ -70,6 +74,16 @@ def write_json(path, data):
     with open(temporary, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=True, default=_plain)
         f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def write_text(path, text):
+    """Writes text through a temporary file and a rename: never half-done."""
+    temporary = f"{path}.partial"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(temporary, path)

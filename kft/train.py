@@ -89,6 +89,7 @@ def prepare(recipe):
 def _fit(model, cfg, splits, steps, path):
     from kft.callbacks import BestModel
     from kft.losses import class_weights
+    from kft.plots import write_run_plots
     from kft.timing import StepTimer
 
     best = BestModel(os.path.join(path, rundir.MODEL), cfg.monitor)
@@ -113,6 +114,7 @@ def _fit(model, cfg, splits, steps, path):
         )
         seconds = time.time() - start
         values = model.evaluate(validation_ds, verbose=0, return_dict=True)
+        write_run_plots(path, model, validation_ds, splits.class_names)
     metrics = {k: float(v) for k, v in values.items()}
     best_epoch = None if best.best_epoch is None else best.best_epoch + 1
     record = dict(metrics, best_epoch=best_epoch,
@@ -176,7 +178,7 @@ def _unfreeze(model, cfg, steps):
 def _callbacks(cfg, best, path):
     import keras
 
-    from kft.callbacks import LearningRateLogger, TerminateOnNaN
+    from kft.callbacks import LearningRateLogger, PlotCurves, TerminateOnNaN
 
     mode = "min" if "loss" in cfg.monitor else "max"
     callbacks = [TerminateOnNaN(best.path), LearningRateLogger(), best]
@@ -188,9 +190,12 @@ def _callbacks(cfg, best, path):
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor=cfg.monitor, mode=mode, factor=0.1,
             patience=max(cfg.patience - 1, 0)))
+    if cfg.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(
+            log_dir=os.path.join(path, rundir.TENSORBOARD)))
     callbacks.append(
         keras.callbacks.CSVLogger(os.path.join(path, rundir.HISTORY)))
-    return callbacks
+    return callbacks + [PlotCurves(path)]  # after CSVLogger: reads its file
 
 
 def _compile(model, recipe, num_classes, total_steps):

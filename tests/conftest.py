@@ -105,3 +105,17 @@ def run_kft(*args, backend=None, env=None, timeout=600, cwd=ROOT):
         [sys.executable, "-m", "kft", *args], capture_output=True,
         text=True, env=environ, timeout=timeout, cwd=cwd,
     )
+
+
+@pytest.fixture(scope="session")
+def hotdog_photos(hotdog_dir, tmp_path_factory):
+    """A folder `train/<class>/` of 8 real photos per class (symlinks into
+    ../shared/data/hotdog), without `validation/`: runs carve it."""
+    root = tmp_path_factory.mktemp("hotdog_photos")
+    train = os.path.join(hotdog_dir, "train")
+    for name in sorted(os.listdir(train)):
+        os.makedirs(root / "train" / name)
+        for photo in sorted(os.listdir(os.path.join(train, name)))[:8]:
+            os.symlink(os.path.join(train, name, photo),
+                       root / "train" / name / photo)
+    return str(root)

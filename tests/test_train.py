@@ -146,3 +146,40 @@ def test_config_json_records_the_inputs(tiny_mrpc_run):
     assert record["inputs"] == {"kind": "text_pair",
                                 "class_names": ["0", "1"]}
     assert record["recipe"] == "mrpc"
+
+
+def scalars(folder):
+    """`{tag: [(step, value), ...]}` of the event files in `folder`."""
+    import glob
+
+    import tensorflow as tf
+
+    found = {}
+    for path in sorted(glob.glob(os.path.join(folder, "events.out.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                number = float(tf.make_ndarray(value.tensor))
+                found.setdefault(value.tag, []).append((event.step, number))
+    return found
+
+
+def test_tensorboard_logs_the_epoch_scalars(tiny_bert, mrpc_dir, tmp_path):
+    recipe = tiny_recipe(tiny_bert, mrpc_dir, tmp_path / "run")
+    result = kft.train(recipe.replace(tensorboard="true", limit=8,
+                                      epochs=2))
+    logs = os.path.join(result.run_dir, "tensorboard")
+    assert sorted(os.listdir(logs)) == ["train", "validation"]
+    train, validation = (scalars(os.path.join(logs, name))
+                         for name in ("train", "validation"))
+    for name in ("loss", "accuracy", "f1", "auc", "learning_rate"):
+        assert [step for step, _ in train[f"epoch_{name}"]] == [0, 1]
+        assert [v for _, v in train[f"epoch_{name}"]] == pytest.approx(
+            result.history[name], rel=1e-5), name
+    for name in ("loss", "accuracy", "f1", "auc"):
+        assert [v for _, v in validation[f"epoch_{name}"]] == pytest.approx(
+            result.history[f"val_{name}"], rel=1e-5), name
+
+
+def test_tensorboard_is_off_by_default(tiny_mrpc_run):
+    assert not os.path.exists(os.path.join(tiny_mrpc_run.run_dir,
+                                           "tensorboard"))
