@@ -159,3 +159,19 @@ def test_onnx_without_its_packages_says_what_to_install(
                        r"development extra of kft: pip install -e '\.\[dev"):
         export(tiny_mrpc_run.run_dir, "onnx", out=str(tmp_path / "x"))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_run_of_another_run_format_is_refused(tiny_mrpc_run, tmp_path,
+                                                capsys):
+    import shutil
+
+    run = tmp_path / "old"
+    shutil.copytree(tiny_mrpc_run.run_dir, run)
+    record = rundir.read_json(str(run / "config.json"))
+    rundir.write_json(str(run / "config.json"), dict(record, run_format=2))
+    assert main(argv=["export", str(run), "--format", "keras"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kft: error: ") and "\n" not in err
+    assert "(run format 2); this kft 0.1.0 reads run format 1" in err
+    assert sorted(os.listdir(run)) == sorted(
+        os.listdir(tiny_mrpc_run.run_dir))

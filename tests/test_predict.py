@@ -4,10 +4,12 @@ hot-dog runs."""
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, next_backend, run_kft
+from conftest import ROOT, SHARED_DATA, next_backend, run_kft
 
 import kft
 from kft import rundir
@@ -243,3 +245,32 @@ def test_an_unreadable_image_is_named(tiny_hotdog_run, photos, tmp_path,
     assert main(argv=["predict", run, "--input", listing]) == 2
     assert (f"images.tsv:3: {broken} is not a readable image"
             in capsys.readouterr().err)
+
+
+IMPORTS = """
+import sys, kft
+from kft.export import export
+from kft.predict import run
+run_dir, out = sys.argv[1:]
+print(run(run_dir, ["He left .", "He went away ."])[1].split("\\t")[0])
+export(run_dir, "keras", out=out + "/keras")
+export(run_dir, "saved_model", out=out + "/saved_model")
+print(sorted(m for m in sys.modules
+             if m.split(".")[0] == "recipes" or m.startswith("kft_recipe")))
+"""
+
+
+def test_predict_and_export_never_import_the_recipe(tiny_mrpc_run, backend,
+                                                    tmp_path):
+    # In-process, other tests import recipes.mrpc; a fresh process does
+    # not, and `recipes` is importable from its working directory. Off
+    # tensorflow, the saved_model step runs in a tensorflow subprocess.
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS, tiny_mrpc_run.run_dir,
+         str(tmp_path)], capture_output=True, text=True, env=env, cwd=ROOT,
+        timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    label, modules = done.stdout.strip().splitlines()[-2:]
+    assert label in ("0", "1") and modules == "[]"
+    assert sorted(os.listdir(tmp_path)) == ["keras", "saved_model"]
