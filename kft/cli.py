@@ -4,6 +4,8 @@
     kft show RECIPE [key=value ...]
     kft eval RUN_DIR [--backend B] [key=value ...]
     kft report RUN_DIR [RUN_DIR ...] [--out report.md]
+    kft predict RUN_DIR [INPUT ...] [--input FILE] [--output FILE]
+    kft export RUN_DIR --format keras|saved_model|onnx [--out DIR]
     kft preset import SOURCE --out DIR
 """
 
@@ -105,6 +107,67 @@ def report(run_dirs, out):
     click.echo(compare(run_dirs, out))
     if out:
         click.echo(f"wrote {out}")
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.argument("inputs", nargs=-1)
+@click.option("--input", "input_path", metavar="FILE",
+              help="A .tsv (header naming the text columns) or .jsonl "
+                   "file, or a folder of images, instead of INPUTS.")
+@click.option("--output", metavar="FILE",
+              help="Write the predictions to FILE.jsonl or FILE.tsv.")
+@click.option("--batch-size", type=int, default=None,
+              help="Default: the run's own batch size.")
+@BACKEND
+def predict(run_dir, inputs, input_path, output, batch_size, backend):
+    """Predict classes with RUN_DIR's saved model.
+
+    INPUTS are one pair (sentence1 sentence2) for a pair task, one or more
+    sentences, or image paths. Prints the label, the class probabilities
+    (p_CLASS) and the input, one line each. Columns: sentence1, sentence2
+    (pairs), sentence (one sentence), image (a path, relative to the
+    file). The run's recipe is never imported; the model loads in Keras
+    safe mode on any backend.
+    """
+    from kft import backend as backends
+
+    backends.select(backend)
+    from kft.predict import run as run_predict
+
+    for line in run_predict(run_dir, inputs, input_path, output,
+                            batch_size):
+        click.echo(line)
+
+
+@cli.command("export")
+@click.argument("run_dir")
+@click.option("--format", "format_", required=True,
+              type=click.Choice(["keras", "saved_model", "onnx"]))
+@click.option("--out", metavar="DIR",
+              help="The folder to write; default RUN_DIR/export-FORMAT.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+@BACKEND
+def export_(run_dir, format_, out, overwrite, backend):
+    """Export RUN_DIR's model to a folder, with an export.json naming its
+    inputs and outputs.
+
+    keras: model.keras, the whole task (raw inputs), on any backend.
+    saved_model and onnx: the backbone and head only, taking the
+    preprocessor's output (token ids, segment ids, padding mask; or
+    normalised images) and returning logits. These are traced on
+    TensorFlow: without --backend, kft export runs on tensorflow; with
+    another backend, that step runs in a tensorflow subprocess. onnx needs
+    the onnx and tf2onnx packages (pip install -e '.[dev]').
+    """
+    from kft import backend as backends
+    from kft.export import ON_TENSORFLOW, export
+
+    if backend is None and format_ in ON_TENSORFLOW and (
+            "keras" not in sys.modules):  # else: a tensorflow subprocess
+        backend = "tensorflow"
+    backends.select(backend)
+    click.echo(f"wrote {export(run_dir, format_, out, overwrite)}")
 
 
 @cli.group()

@@ -23,6 +23,7 @@ another) and the README records what that costs in top-1 on hot-dog photos.
 import glob
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -135,8 +136,7 @@ def import_efficientnet_lite0(pth, out, overwrite=False):
     try:
         state = torch.load(pth, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001
-        raise KftError(f"{pth} is not a readable torch state dict "
-                       f"({error}); reinstall {PACKAGE}") from None
+        raise KftError(_state_dict_problem(pth, error)) from None
     weights = timm_weights(state)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-",
@@ -177,3 +177,17 @@ def hotdog_top1(preset, folder, limit=None, batch_size=32):
         lambda path: center_crop(decode_image(path), 224)).batch(batch_size)
     top = np.argmax(model.predict(images, verbose=0), axis=-1)
     return float(np.mean(top == HOTDOG_CLASS))
+
+
+def _state_dict_problem(pth, error):
+    """Why `torch.load(pth, weights_only=True)` failed, in one line."""
+    text = str(error)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return (f"refused to load {pth}: it holds Python objects "
+                f"({found.group(1)}) besides tensors, and kft reads torch "
+                "files with weights_only=True, which runs no code from them; "
+                "use a plain state dict from a source you trust")
+    reason = re.sub(r"\s+", " ", text.split("WeightsUnpickler error:")[-1])
+    return (f"{pth} is not a readable torch state dict ({reason.strip()[:200]}"
+            f"); reinstall {PACKAGE}")

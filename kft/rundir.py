@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import time
+import warnings
 
 from kft.errors import KftError
 from kft.presets import looks_like_path
@@ -191,7 +192,13 @@ def check_writable(path):
 
 
 def load_model(run_dir):
-    """Loads `run_dir/model.keras` on the current backend, in safe mode."""
+    """Loads `run_dir/model.keras` on the current backend, in safe mode.
+
+    Raises:
+        KftError: when the file is missing or is not a Keras model, and
+            when it holds Python code (a `Lambda` layer's function): Keras
+            safe mode refuses that, and so does kft.
+    """
     path = os.path.join(run_dir, MODEL)
     if not os.path.exists(path):
         raise KftError(
@@ -204,7 +211,29 @@ def load_model(run_dir):
     import kft.metrics  # noqa: F401  (registers kft metrics)
     import kft.schedules  # noqa: F401  (registers kft schedules)
 
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
+    try:
+        with warnings.catch_warnings():
+            # compile=False: the saved optimizer state is not wanted.
+            warnings.filterwarnings("ignore", "Skipping variable loading "
+                                    "for optimizer")
+            return keras.saving.load_model(path, compile=False,
+                                           safe_mode=True)
+    except Exception as error:  # noqa: BLE001  (any failure: bad input)
+        raise KftError(_load_problem(path, error)) from None
+
+
+def _load_problem(path, error):
+    """Why `path` did not load, in one line."""
+    text = " ".join(str(error).split())
+    if "safe_mode" in text:
+        # Keras refuses to deserialize Python code (e.g. a Lambda layer).
+        return (f"refused to load {path}: it holds Python code, which Keras "
+                f"safe mode does not run ({text.split('. ')[0]}); kft loads "
+                "only models without code: use a run directory you trust, "
+                "written by `kft run`")
+    return (f"{path} is not a Keras model kft can load "
+            f"({type(error).__name__}: {text[:300]}); give a run directory "
+            "written by `kft run`")
 
 
 def _plain(value):

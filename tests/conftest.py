@@ -88,6 +88,33 @@ def tiny_mrpc_run(tiny_bert, mrpc_dir, tmp_path_factory):
     return kft.train(recipe)
 
 
+@pytest.fixture(scope="session")
+def tiny_sst2_run(tiny_bert, sst2_dir, tmp_path_factory):
+    """A finished 1-epoch SST-2 run of the tiny BERT: a `kft.Result`."""
+    import kft
+    from recipes import sst2
+
+    out = str(tmp_path_factory.mktemp("run") / "sst2")
+    recipe = sst2.recipe().replace(
+        preset=tiny_bert, data_dir=sst2_dir, limit=16, epochs=1,
+        batch_size=8, learning_rate=1e-3, verbose=0, output_dir=out)
+    return kft.train(recipe)
+
+
+@pytest.fixture(scope="session")
+def tiny_hotdog_run(tiny_resnet, hotdog_dir, tmp_path_factory):
+    """A finished 1-epoch hot-dog run of the tiny ResNet on 32x32 crops of
+    8 photos per split: a `kft.Result`."""
+    import kft
+    from recipes import hotdog
+
+    out = str(tmp_path_factory.mktemp("run") / "hotdog")
+    recipe = hotdog.recipe().replace(
+        preset=tiny_resnet, data_dir=hotdog_dir, limit=8, image_size=32,
+        epochs=1, batch_size=4, verbose=0, output_dir=out)
+    return kft.train(recipe)
+
+
 def next_backend(backend):
     """The backend a cross-backend test compares with. Each CI run checks
     the next one, so the three runs together cover every pair."""

@@ -84,3 +84,32 @@ def test_a_corrupt_file_names_itself(tmp_path):
     with pytest.raises(KftError, match="broken.pth is not a readable"):
         import_preset(str(bad), str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+class _RunsCode:
+    """Unpickling this calls `open(path, "w")`: code in a state dict."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_state_dict_with_code_is_refused_unrun(tmp_path):
+    import torch
+
+    marker = str(tmp_path / "code-ran")
+    hostile = tmp_path / "hostile.pth"
+    torch.save({"_bn0.running_var": torch.ones(4), "x": _RunsCode(marker)},
+               hostile)
+    # The file really is dangerous: a plain unpickling runs its code.
+    torch.load(hostile, weights_only=False)
+    assert os.path.exists(marker)
+    os.remove(marker)
+    with pytest.raises(KftError, match=r"^refused to load .*hostile.pth: it "
+                       r"holds Python objects \(io.open\) besides tensors, "
+                       "and kft reads torch files with weights_only=True"):
+        import_preset(str(hostile), str(tmp_path / "out"))
+    assert not os.path.exists(marker)
+    assert not (tmp_path / "out").exists()

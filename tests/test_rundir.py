@@ -119,3 +119,60 @@ def test_read_run_names_a_missing_file(tmp_path):
     folder = _record(tmp_path / "run")
     with pytest.raises(KftError, match="model.keras does not exist"):
         rundir.read_run(folder, need=(rundir.CONFIG, rundir.MODEL))
+
+
+@pytest.fixture
+def lambda_run(tiny_mrpc_run, tmp_path):
+    """A copy of a real run whose model.keras holds a Lambda layer, whose
+    code would create the file `marker` if it ever ran: `(run, marker)`."""
+    import shutil
+
+    import keras
+
+    marker = tmp_path / "code-ran"
+    run = tmp_path / "run"
+    shutil.copytree(tiny_mrpc_run.run_dir, run)
+    inputs = keras.Input((2,))
+    code = eval(f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]")
+    model = keras.Model(inputs, keras.layers.Lambda(code)(inputs))
+    os.remove(run / rundir.MODEL)
+    model.save(run / rundir.MODEL)
+    marker.unlink()  # building the model ran it once
+    # The file really is dangerous: loaded unsafely, its code runs.
+    keras.saving.load_model(run / rundir.MODEL, safe_mode=False)
+    assert marker.exists()
+    marker.unlink()
+    return str(run), marker
+
+
+@pytest.mark.parametrize("command", [
+    ["predict", "He left .", "He went away ."],
+    ["eval"],
+    ["export", "--format", "keras"],
+    ["export", "--format", "saved_model"],  # on tensorflow
+])
+def test_a_model_with_python_code_is_refused(lambda_run, capsys, command):
+    from kft.cli import main
+
+    run, marker = lambda_run
+    before = sorted(os.listdir(run))
+    assert main(argv=[command[0], run, *command[1:]]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, err
+    path = os.path.join(run, rundir.MODEL)
+    assert err[0].startswith(
+        f"kft: error: refused to load {path}: it holds Python code, which "
+        "Keras safe mode does not run (Requested the deserialization of a "
+        "`Lambda` layer")
+    assert "use a run directory you trust" in err[0]
+    assert captured.out == ""
+    assert not marker.exists()
+    assert sorted(os.listdir(run)) == before
+
+
+def test_a_file_that_is_not_a_model_is_named(tmp_path):
+    (tmp_path / rundir.MODEL).write_bytes(b"not a zip")
+    with pytest.raises(KftError, match=r"model.keras is not a Keras model "
+                                       "kft can load"):
+        rundir.load_model(str(tmp_path))
