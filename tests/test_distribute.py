@@ -27,9 +27,9 @@ RELATIVE, BELOW_MOVEMENT = 1e-5, 1e3
 
 
 def _base(tiny_bert, mrpc_dir, **overrides):
-    return dict(preset=tiny_bert, data_dir=mrpc_dir, epochs=1,
-                sequence_length=32, batch_size=8, learning_rate=1e-3,
-                dropout=0.0, patience=0, verbose=0, **overrides)
+    return {"preset": tiny_bert, "data_dir": mrpc_dir, "epochs": 1,
+            "sequence_length": 32, "batch_size": 8, "learning_rate": 1e-3,
+            "dropout": 0.0, "patience": 0, "verbose": 0, **overrides}
 
 
 def _runs(spec, env):
@@ -90,7 +90,7 @@ def _torchrun(tiny_bert, mrpc_dir, out):
     from kft.train import prepare
     from recipes import mrpc
 
-    recipe = mrpc.recipe().replace(**SMOKE, **parse(overrides),
+    recipe = mrpc.recipe().replace(**{**SMOKE, **parse(overrides)},
                                    distribute="none", verbose=0,
                                    output_dir=f"{out}/one")
     start = prepare(recipe)[1].get_weights()
@@ -147,7 +147,7 @@ def _largest(a, b):
                for x, y in zip(a, b, strict=True))
 
 
-def test_model_parallel_shards_kernels_or_is_refused(backend, engine_runs,
+def test_model_parallel_shards_kernels_or_is_refused(backend, request,
                                                      tiny_bert, mrpc_dir):
     if backend != "jax":
         recipe = _recipe(tiny_bert, mrpc_dir, distribute="model_parallel")
@@ -155,6 +155,7 @@ def test_model_parallel_shards_kernels_or_is_refused(backend, engine_runs,
                            f"supported on {backend}.*data_parallel"):
             kft.train(recipe)
         return
+    engine_runs = request.getfixturevalue("engine_runs")
     run = engine_runs["sharded"]
     topology = run["distribution"]
     assert topology["mesh_shape"] == [2, 2]
@@ -171,7 +172,7 @@ def test_model_parallel_shards_kernels_or_is_refused(backend, engine_runs,
     _assert_same_weights(run)
 
 
-def test_batch_that_does_not_split_is_a_clear_error(backend, engine_runs,
+def test_batch_that_does_not_split_is_a_clear_error(backend, request,
                                                     tiny_bert, mrpc_dir,
                                                     monkeypatch):
     if backend == "torch":
@@ -182,7 +183,7 @@ def test_batch_that_does_not_split_is_a_clear_error(backend, engine_runs,
             kft.train(recipe)
         message, replicas = str(error.value), 2
     else:
-        message = engine_runs["uneven"]["error"]
+        message = request.getfixturevalue("engine_runs")["uneven"]["error"]
         replicas = 4 if backend == "jax" else 2
     assert f"does not split evenly over {replicas} replicas" in message
     assert f"use a multiple of {replicas}" in message
@@ -191,8 +192,8 @@ def test_batch_that_does_not_split_is_a_clear_error(backend, engine_runs,
 def _recipe(tiny_bert, mrpc_dir, **overrides):
     from recipes import mrpc
 
-    return mrpc.recipe().replace(**_base(tiny_bert, mrpc_dir, limit=8),
-                                 **overrides)
+    return mrpc.recipe().replace(**{**_base(tiny_bert, mrpc_dir, limit=8),
+                                    **overrides})
 
 
 def test_auto_is_data_parallel_with_several_devices():
