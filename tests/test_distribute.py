@@ -263,3 +263,16 @@ def test_parts_of_a_batch_are_disjoint_and_cover_it():
     # The short batch of 5 is padded to 6: rank 1 holds rows 11, 12 and
     # the added row.
     np.testing.assert_allclose(np.asarray(parts[1][1][2]), [1.2, 1.2, 0.0])
+
+
+def test_note_counts_and_fingerprints_the_real_rows():
+    import types
+
+    padded = batches.pad(_batches([8, 5]), 2)
+    tallies = []
+    for rank in (0, 1):
+        tally = types.SimpleNamespace(examples=0, fingerprint=0)
+        list(batches.note(batches.part(padded, 2, rank), tally))
+        tallies.append(tally)
+    assert [t.examples for t in tallies] == [7, 6]  # the added row is not
+    assert tallies[0].fingerprint != tallies[1].fingerprint

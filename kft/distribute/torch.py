@@ -19,7 +19,6 @@ does what DDP does, in this one module, through public Keras surfaces:
 
 import atexit
 import os
-import zlib
 
 import keras
 
@@ -169,31 +168,7 @@ def datasets(train, validation, class_weight, examples, topology, engine):
     evaluates the whole validation split."""
     train = batches.pad(train, topology.processes, class_weight)
     train = batches.part(train, topology.processes, topology.rank)
-    return train.map(lambda x, y, w: _noted(engine, x, y, w)), validation, \
-        None
-
-
-def _noted(engine, x, y, weight):
-    """Counts and fingerprints the real rows this process's pipeline
-    yields (read-ahead included): the sum of each row's CRC-32."""
-    import numpy as np
-    import tensorflow as tf
-
-    def note(weight, *columns):
-        rows = zip(*[c.numpy() for c in columns], strict=True)
-        for w, row in zip(weight.numpy(), rows, strict=True):
-            if w > 0:
-                data = b"".join(v if isinstance(v, bytes)
-                                else np.asarray(v).tobytes() for v in row)
-                engine.examples += 1
-                engine.fingerprint = (engine.fingerprint
-                                      + zlib.crc32(data)) % 2**32
-        return weight
-
-    noted = tf.py_function(note, [weight, *tf.nest.flatten(x), y],
-                           tf.float32)
-    noted.set_shape(weight.shape)
-    return x, y, noted
+    return batches.note(train, engine), validation, None
 
 
 class GlobalMetrics(keras.callbacks.Callback):
