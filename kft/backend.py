@@ -60,13 +60,18 @@ def current() -> str:
 
 
 def configure(config) -> None:
-    """Seeds every generator and sets precision for a training run.
+    """Sets up the devices (`kft.distribute`), seeds every generator and
+    sets precision for a training run.
 
     Args:
-        config: TrainConfig. Reads `seed` and `precision`.
+        config: TrainConfig. Reads `distribute`, `seed` and `precision`.
     """
     import keras
     import numpy as np
+
+    from kft import distribute
+
+    distribute.configure(config)  # first: hosts join before any compute
 
     random.seed(config.seed)
     np.random.seed(config.seed)
@@ -75,8 +80,11 @@ def configure(config) -> None:
 
 
 def describe(seed: int) -> dict:
-    """Backend, devices, package versions and seed, for `env.json`."""
+    """Backend, devices, package versions, seed and distribution (strategy,
+    replicas, processes, mesh), for `env.json`."""
     import keras
+
+    from kft import distribute
 
     versions = {"python": platform.python_version()}
     for package in ("kft", "keras", "keras_hub", "numpy", "tensorflow"):
@@ -90,6 +98,7 @@ def describe(seed: int) -> dict:
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "dtype_policy": keras.config.dtype_policy().name,
+        "distribution": distribute.describe(),
     }
 
 

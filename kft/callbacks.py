@@ -17,7 +17,8 @@ class BestModel(keras.callbacks.Callback):
     of training, so the model that `fit` leaves behind is the saved one.
 
     Args:
-        path: str. Where to save, a `.keras` file.
+        path: str or None. Where to save, a `.keras` file; None keeps
+            the best weights in memory only.
         monitor: str. The quantity to watch, e.g. `val_loss`.
     """
 
@@ -42,7 +43,8 @@ class BestModel(keras.callbacks.Callback):
         if self.best is None or self.better(value, self.best):
             self.best, self.best_epoch = float(value), epoch
             self.best_weights = self.model.get_weights()
-            save_atomically(self.model, self.path)
+            if self.path:  # None: another process writes the run
+                save_atomically(self.model, self.path)
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:

@@ -90,13 +90,17 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
 def predictions(model, dataset):
     """Runs `model` over a dataset of `(x, y)` batches, in its order.
 
+    Batches of `(x, y, sample_weight)` (a distributed run's, padded to
+    split evenly over replicas) drop their rows of weight 0.
+
     Returns:
         `(y, outputs)`: the labels, and the model's outputs (float32).
     """
     labels, outputs = [], []
-    for x, y in dataset:
-        outputs.append(np.asarray(model.predict_on_batch(x), "float32"))
-        labels.append(np.asarray(y))
+    for x, y, *weight in dataset:
+        keep = np.asarray(weight[0]) > 0 if weight else slice(None)
+        outputs.append(np.asarray(model.predict_on_batch(x), "float32")[keep])
+        labels.append(np.asarray(y)[keep])
     return np.concatenate(labels), np.concatenate(outputs)
 
 

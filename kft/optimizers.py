@@ -45,7 +45,9 @@ def build(cfg, learning_rate, head_variables=()):
         options.update(epsilon=1e-8)
     else:
         options.update(epsilon=1e-8, weight_decay=cfg.weight_decay)
-    kind = KINDS[cfg.optimizer]
+    from kft import distribute
+
+    kind = distribute.optimizer_class(KINDS[cfg.optimizer])
     multiplier = cfg.head_learning_rate_multiplier
     if multiplier != 1.0 and head_variables:
         optimizer = _with_multiplier(kind)(

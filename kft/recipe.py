@@ -9,6 +9,7 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 CLASS_WEIGHTS = ("none", "balanced")
 AUGMENTS = ("none", "eda")
+DISTRIBUTES = ("auto", "none", "data_parallel", "model_parallel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +83,13 @@ class TrainConfig:
         tensorboard: bool. Also log to `RUN_DIR/tensorboard` with Keras's
             `TensorBoard` callback (per-epoch scalars; any backend):
             `tensorboard --logdir RUN_DIR/tensorboard`.
+        distribute: str. `auto` (`data_parallel` when several devices or
+            processes are visible, else `none`), `none`, `data_parallel`
+            (`batch_size` is split over the replicas), or `model_parallel`
+            (JAX: large kernels sharded over a `model` mesh axis); see
+            `kft.distribute`.
+        model_axis: int or None. `model_parallel`: the devices on the
+            mesh's `model` axis (None: 2); the rest form its `batch` axis.
     """
 
     seed: int = 0
@@ -114,6 +122,8 @@ class TrainConfig:
     length_buckets: int = 4
     verbose: int = 1
     tensorboard: bool = False
+    distribute: str = "auto"
+    model_axis: int | None = None
 
     def __post_init__(self):
         _check_choice("schedule", self.schedule, SCHEDULES)
@@ -160,6 +170,9 @@ class TrainConfig:
             _fail("label_smoothing", self.label_smoothing, "in [0, 1)")
         _check_choice("class_weight", self.class_weight, CLASS_WEIGHTS)
         _check_choice("augment", self.augment, AUGMENTS)
+        _check_choice("distribute", self.distribute, DISTRIBUTES)
+        if self.model_axis is not None and self.model_axis < 1:
+            _fail("model_axis", self.model_axis, "1 or more, or none")
         from kft.freeze import check
 
         check(self.freeze)

@@ -5,7 +5,7 @@ import math
 import os
 import time
 
-from kft import backend, rundir
+from kft import backend, distribute, rundir
 from kft.errors import KftError
 
 
@@ -48,6 +48,8 @@ def train(recipe) -> Result:
                                                  backend.current())
     rundir.check_writable(path)
     splits, model, steps = prepare(recipe)
+    if not distribute.is_chief():  # rank 0 alone writes the run directory
+        return _fit(model, cfg, splits, steps, None)
     rundir.prepare(path)
     rundir.write_json(os.path.join(path, rundir.CONFIG),
                       rundir.config_record(recipe, splits))
@@ -77,12 +79,14 @@ def prepare(recipe):
     _check_splits(splits)
     if cfg.augment == "eda":
         splits = _with_eda(splits, cfg.seed)
-    model = set_dropout(recipe.model(cfg), cfg.dropout)
-    portable_head(model, cfg.seed)
-    enable_lora(model, cfg.lora_rank)  # after: LoRA kernels are tensors
-    freeze(model, cfg.freeze)
     steps = _steps_per_epoch(cfg, len(splits.train))
-    _compile(model, recipe, len(splits.class_names), cfg.epochs * steps)
+    with distribute.scope():  # TensorFlow builds inside its strategy
+        model = set_dropout(recipe.model(cfg), cfg.dropout)
+        portable_head(model, cfg.seed)
+        enable_lora(model, cfg.lora_rank)  # after: LoRA kernels are tensors
+        freeze(model, cfg.freeze)
+        distribute.prepare_model(model)
+        _compile(model, recipe, len(splits.class_names), cfg.epochs * steps)
     return splits, model, steps
 
 
@@ -92,9 +96,13 @@ def _fit(model, cfg, splits, steps, path):
     from kft.plots import write_run_plots
     from kft.timing import StepTimer
 
-    best = BestModel(os.path.join(path, rundir.MODEL), cfg.monitor)
+    best = BestModel(path and os.path.join(path, rundir.MODEL), cfg.monitor)
     timer = StepTimer()
     train_ds, validation_ds, feeding, padded = _datasets(model, cfg, splits)
+    train_ds, validation_ds, weights = distribute.datasets(
+        train_ds, validation_ds, class_weights(
+            splits.train.y, len(splits.class_names), cfg.class_weight),
+        len(splits.validation))
     if cfg.steps_per_epoch is not None:
         train_ds = train_ds.repeat()
     with feeding:
@@ -104,17 +112,17 @@ def _fit(model, cfg, splits, steps, path):
             validation_data=validation_ds,
             epochs=cfg.epochs,
             steps_per_epoch=steps,
-            callbacks=[timer, *_unfreeze(model, cfg, steps),
+            callbacks=[*distribute.callbacks(), timer,
+                       *_unfreeze(model, cfg, steps),
                        *_callbacks(cfg, best, path)],
-            verbose=cfg.verbose,
-            class_weight=class_weights(splits.train.y,
-                                       len(splits.class_names),
-                                       cfg.class_weight),
+            verbose=cfg.verbose if path else 0,
+            class_weight=weights,
             shuffle=False,  # the datasets reshuffle every epoch themselves
         )
         seconds = time.time() - start
         values = model.evaluate(validation_ds, verbose=0, return_dict=True)
-        write_run_plots(path, model, validation_ds, splits.class_names)
+        if path:
+            write_run_plots(path, model, validation_ds, splits.class_names)
     metrics = {k: float(v) for k, v in values.items()}
     best_epoch = None if best.best_epoch is None else best.best_epoch + 1
     record = dict(metrics, best_epoch=best_epoch,
@@ -122,8 +130,9 @@ def _fit(model, cfg, splits, steps, path):
                   train_examples=len(splits.train),
                   validation_examples=len(splits.validation),
                   timing=timer.summary(cfg.batch_size),
-                  mean_padded_length=padded)
-    rundir.write_json(os.path.join(path, rundir.METRICS), record)
+                  mean_padded_length=padded, shards=distribute.shards())
+    if path:
+        rundir.write_json(os.path.join(path, rundir.METRICS), record)
     return Result(path, metrics, history.history, model)
 
 
@@ -190,6 +199,8 @@ def _callbacks(cfg, best, path):
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor=cfg.monitor, mode=mode, factor=0.1,
             patience=max(cfg.patience - 1, 0)))
+    if not path:  # another process writes the run directory
+        return callbacks
     if cfg.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(
             log_dir=os.path.join(path, rundir.TENSORBOARD)))
@@ -208,7 +219,7 @@ def _compile(model, recipe, num_classes, total_steps):
                                    optimizers.head_variables(model)),
         loss=(recipe.loss(cfg) if recipe.loss
               else default_loss(cfg.label_smoothing)),
-        metrics=metrics_for(num_classes),
+        **distribute.compile_metrics(metrics_for(num_classes)),
     )
 
 
