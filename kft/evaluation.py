@@ -96,12 +96,15 @@ def predictions(model, dataset):
     Returns:
         `(y, outputs)`: the labels, and the model's outputs (float32).
     """
-    labels, outputs = [], []
-    for x, y, *weight in dataset:
-        keep = np.asarray(weight[0]) > 0 if weight else slice(None)
-        outputs.append(np.asarray(model.predict_on_batch(x), "float32")[keep])
-        labels.append(np.asarray(y)[keep])
-    return np.concatenate(labels), np.concatenate(outputs)
+    labels, keep = [], []
+    for _, y, *weight in dataset.as_numpy_iterator():
+        labels.append(y)
+        keep.append(weight[0] > 0 if weight else np.ones(len(y), bool))
+    # `predict`, not a loop of `predict_on_batch`: under a tf.distribute
+    # strategy only `predict` hands back exactly one row per example.
+    outputs = np.asarray(model.predict(dataset, verbose=0), "float32")
+    keep = np.concatenate(keep)
+    return np.concatenate(labels)[keep], outputs[keep]
 
 
 def metrics(y, outputs, num_classes):
