@@ -79,6 +79,10 @@ class TrainConfig:
             preprocessor's `sequence_length`.
         verbose: int. `fit`'s verbosity: 0 silent, 1 progress bar,
             2 one line per epoch.
+        backup_every_steps: int or None. Back up the training state every
+            this many steps, as well as after every epoch, so a killed
+            run resumes from there (`kft.backup`); None: after every
+            epoch only.
     """
 
     seed: int = 0
@@ -110,6 +114,7 @@ class TrainConfig:
     precision: str = "float32"
     length_buckets: int = 4
     verbose: int = 1
+    backup_every_steps: int | None = None
 
     def __post_init__(self):
         _check_choice("schedule", self.schedule, SCHEDULES)
@@ -118,7 +123,7 @@ class TrainConfig:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 _fail(key, getattr(self, key), "a whole number of at least 1")
-        for key in ("limit", "steps_per_epoch"):
+        for key in ("limit", "steps_per_epoch", "backup_every_steps"):
             value = getattr(self, key)
             if value is not None and value < 1:
                 _fail(key, value, "a whole number of at least 1, or none")
@@ -189,6 +194,8 @@ class Recipe:
         model: callable. `model(config) -> keras.Model`, uncompiled.
         loss: callable or None. `loss(config)` returns a Keras loss to use
             instead of sparse categorical cross-entropy from logits.
+        source: str or None. The recipe's file (or module), which
+            `kft.loader.load` records, so `kft resume` can load it again.
 
     Example:
 
@@ -204,6 +211,7 @@ class Recipe:
     data: Callable[[Any], Any]
     model: Callable[[Any], Any]
     loss: Callable[[Any], Any] | None = None
+    source: str | None = None
 
     def replace(self, **overrides) -> "Recipe":
         """Returns a copy with config fields replaced, type-checked."""
