@@ -63,3 +63,11 @@ def writing(path, mode="wb", encoding=None):
         with contextlib.suppress(OSError):
             os.remove(temporary)
         raise
+
+
+def remove_leftovers(folder):
+    """Removes the temporary files of writes that a kill cut short."""
+    for name in os.listdir(folder):
+        if name.startswith(".") and ".partial" in name:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, name))

@@ -9,11 +9,12 @@ settings differ in anything that changes the training. This module
 imports no keras: the CLI uses it before choosing the backend.
 """
 
+import json
 import os
 import sys
 import warnings
 
-from kft import checkpoint, rundir
+from kft import atomic, checkpoint, rundir
 from kft.errors import KftError
 
 # Settings that may differ between a run and its resumption.
@@ -58,6 +59,7 @@ def find(run_dir, recipe):
         _say(f"{run_dir} holds an unfinished run without a backup; "
              "starting it again")
         return None
+    atomic.remove_leftovers(run_dir)  # of a write the kill cut short
     epoch, step = saved[0]["position"]
     _say(f"resuming {run_dir} from its backup: epoch {epoch + 1}, "
          f"after step {step}")
@@ -66,6 +68,7 @@ def find(run_dir, recipe):
 
 def check_settings(run_dir, saved, given):
     """Refuses settings that differ from the run's in what they train."""
+    given = json.loads(json.dumps(given))  # as config.json holds them
     keys = sorted((set(saved) | set(given)) - set(FREE))
     missing = "(unset)"
     differ = [f"{k}={saved.get(k, missing)!r} in the run, "

@@ -30,3 +30,11 @@ def test_a_failure_while_writing_keeps_the_old_file(tmp_path):
 def test_the_temporary_file_is_hidden_beside_the_target(tmp_path):
     name = atomic.temporary_name(str(tmp_path / "model.keras"), ".keras")
     assert name == str(tmp_path / ".model.keras.partial.keras")
+
+
+def test_leftovers_of_a_cut_short_write_are_removed(tmp_path):
+    (tmp_path / ".backup.npz.partial").write_bytes(b"half")
+    (tmp_path / ".model.keras.partial.keras").write_bytes(b"half")
+    (tmp_path / "config.json").write_text("{}")
+    atomic.remove_leftovers(str(tmp_path))
+    assert os.listdir(tmp_path) == ["config.json"]

@@ -86,6 +86,7 @@ def test_a_killed_run_resumes_to_the_same_weights_and_metrics(
                             strict=True):
         np.testing.assert_array_equal(mine, theirs)
     assert not os.path.exists(checkpoint.path_in(str(killed)))
+    assert not [n for n in os.listdir(killed) if "partial" in n]
 
 
 def _unfinished(folder, recipe, backend=None, **fields):
