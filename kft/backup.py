@@ -21,6 +21,7 @@ from its first step with the weights of a later one; so kft has its own.
 """
 
 import os
+import time
 
 import keras
 
@@ -160,8 +161,6 @@ class _Last(keras.callbacks.Callback):
         self.backup = backup
 
     def on_train_begin(self, logs=None):
-        import time
-
         self.started = time.time()
         if self.backup.saved:
             self.backup.restore(self.model)
@@ -185,6 +184,4 @@ class _Last(keras.callbacks.Callback):
                           stopped=bool(self.model.stop_training))
 
     def _elapsed(self):
-        import time
-
         return time.time() - self.started
