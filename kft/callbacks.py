@@ -172,6 +172,6 @@ def carry_state(old, new):
         source = known.get(role(variable))
         if source is not None and tuple(source.shape) == tuple(
                 variable.shape):
-            variable.assign(source.value)
+            variable.assign(ops.copy(source.value))  # no shared buffer
             copied += 1
     return copied

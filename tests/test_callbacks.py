@@ -30,3 +30,25 @@ def test_a_blown_up_loss_stops_through_the_cli_and_keeps_the_best_model(
     assert kft.load_model(str(out)).count_params() > 0
     assert os.path.getmtime(out / rundir.MODEL) <= os.path.getmtime(
         out / rundir.HISTORY)  # saved at epoch 1's end, not later
+
+
+def test_a_model_saves_after_unfreezing_with_a_constant_rate(tmp_path):
+    """`carry_state` copies the old optimizer's values: on JAX, sharing their
+    buffers left a deleted array behind once training donated them, and
+    saving the model failed ("Array has been deleted")."""
+    import keras
+    import numpy as np
+
+    from kft.callbacks import Unfreeze
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8),
+                              keras.layers.Dense(2)])
+    model.layers[0].trainable = False
+    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    x = np.random.default_rng(0).random((32, 4), "float32")
+    y = np.random.default_rng(1).random((32, 2), "float32")
+    thaw = Unfreeze(1, [model.layers[0]],
+                    lambda: keras.optimizers.Adam(1e-3))
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[thaw])
+    model.save(str(tmp_path / "thawed.keras"))
+    assert (tmp_path / "thawed.keras").stat().st_size > 0
