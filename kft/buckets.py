@@ -118,11 +118,12 @@ def mean_width(lengths, batch_size, bounds, seed=0) -> float:
     return padded / len(lengths)
 
 
-def dataset(features, y, batch_size, bounds, shuffle=False, seed=0):
+def dataset(features, y, batch_size, bounds, shuffle=False, seed=0,
+            start=None):
     """A `tf.data.Dataset` of `(features, y)` batches, padded per bucket.
 
-    Each pass over it (each epoch) draws a new order from `seed` and the
-    pass number.
+    With `shuffle`, its k-th iteration (epoch k) draws its order from
+    `(seed, k)` alone (`kft.data.stream`).
 
     Args:
         features: dict of np.ndarray from `tokenize`.
@@ -131,16 +132,18 @@ def dataset(features, y, batch_size, bounds, shuffle=False, seed=0):
         bounds: list of int. Bucket lengths from `boundaries`.
         shuffle: bool. Shuffle (training) or sort by length (evaluation).
         seed: int.
+        start: int or None. With `shuffle`: an endless stream of batches
+            from global batch `start` (see `kft.data.Split.dataset`).
     """
     import tensorflow as tf
 
-    size = lengths(features)
-    passes = iter(range(1 << 62))
+    from kft.data import stream
 
-    def batches():
-        rng = (np.random.default_rng([seed, next(passes)]) if shuffle
-               else None)
-        for index in plan(size, batch_size, rng):
+    size = lengths(features)
+
+    def batches(p=None, first=0):
+        rng = None if p is None else np.random.default_rng([seed, int(p)])
+        for index in plan(size, batch_size, rng)[int(first):]:
             cut = width(size[index].max(), bounds)
             yield ({k: v[index, :cut] for k, v in features.items()},
                    y[index])
@@ -150,11 +153,17 @@ def dataset(features, y, batch_size, bounds, shuffle=False, seed=0):
          for k, v in features.items()},
         tf.TensorSpec((None,), tf.as_dtype(y.dtype)),
     )
-    count = -(-len(size) // batch_size)
-    # A known length lets Keras start a fresh pass (a new order) each epoch.
-    return tf.data.Dataset.from_generator(
-        batches, output_signature=signature
-    ).apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
+    count = stream.batches(len(size), batch_size)
+    if not shuffle:
+        return tf.data.Dataset.from_generator(
+            batches, output_signature=signature
+        ).apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
+
+    def one_pass(p, first):
+        return tf.data.Dataset.from_generator(
+            batches, args=(p, first), output_signature=signature)
+
+    return stream.feed(one_pass, count, start).prefetch(2)
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ class BestModel(keras.callbacks.Callback):
         self.best = None
         self.best_epoch = None
         self.best_weights = None
+        self.saved_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -45,29 +46,40 @@ class BestModel(keras.callbacks.Callback):
             self.best_weights = self.model.get_weights()
             if self.path:  # None: another process writes the run
                 save_atomically(self.model, self.path)
+            self.saved_epoch = epoch
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+            if self.saved_epoch != self.best_epoch:  # restored from a backup
+                save_atomically(self.model, self.path)
 
 
 def save_atomically(model, path):
     """Saves `model` to `path` through a temporary file and a rename."""
-    folder, name = os.path.split(path)
-    temporary = os.path.join(folder, f".{name}.partial.keras")
+    from kft import atomic
+
+    temporary = atomic.temporary_name(path, ".keras")  # Keras wants .keras
     model.save(temporary)
-    os.replace(temporary, path)
+    atomic.commit(temporary, path)
 
 
 class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
     """Stops at the first NaN or infinite loss with an error naming the step.
 
     The best model saved so far stays where it is.
+
+    Args:
+        saved_to: str or None. Where the best model is saved.
+        offset: callable or None. `offset(epoch)`: steps of `epoch` done
+            before this `fit` (a resumed run), to count steps from the
+            epoch's start.
     """
 
-    def __init__(self, saved_to=None):
+    def __init__(self, saved_to=None, offset=None):
         super().__init__(raise_error=True)
         self.saved_to = saved_to
+        self.offset = offset or (lambda epoch: 0)
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -83,7 +95,8 @@ class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
             )
             raise KftError(
                 f"the loss became {float(loss)} at epoch {self.epoch + 1}, "
-                f"step {batch + 1}{kept}. Lower learning_rate"
+                f"step {self.offset(self.epoch) + batch + 1}{kept}. Lower "
+                "learning_rate, and train into another output_dir"
             )
 
 
@@ -137,11 +150,16 @@ class Unfreeze(keras.callbacks.Callback):
         self.epoch = epoch
         self.layers = list(layers)
         self.make_optimizer = make_optimizer
+        self.done = False
 
     def on_epoch_begin(self, epoch, logs=None):
-        if epoch != self.epoch:
-            return
-        model, old = self.model, self.model.optimizer
+        if epoch == self.epoch and not self.done:
+            self.thaw(self.model)
+
+    def thaw(self, model):
+        """Makes the layers trainable, with a new optimizer carrying the
+        old one's state (also used by `kft.backup` to resume after E)."""
+        old = model.optimizer
         for layer in self.layers:
             layer.trainable = True
         new = self.make_optimizer()
@@ -151,6 +169,7 @@ class Unfreeze(keras.callbacks.Callback):
         carry_state(old, new)
         model.optimizer = new
         model.make_train_function(force=True)
+        self.done = True
 
 
 def carry_state(old, new):
@@ -173,6 +192,6 @@ def carry_state(old, new):
         source = known.get(role(variable))
         if source is not None and tuple(source.shape) == tuple(
                 variable.shape):
-            variable.assign(source.value)
+            variable.assign(ops.copy(source.value))  # no shared buffer
             copied += 1
     return copied

@@ -1,6 +1,7 @@
 """The `kft` command line. It chooses the backend before keras is imported.
 
     kft run RECIPE [--backend B] [--smoke] [key=value ...]
+    kft resume RUN_DIR [--backend B] [key=value ...]
     kft show RECIPE [key=value ...]
     kft eval RUN_DIR [--backend B] [key=value ...]
     kft report RUN_DIR [RUN_DIR ...] [--out report.md]
@@ -50,6 +51,30 @@ def run(recipe, backend, smoke, overrides):
     from kft.train import train
 
     result = train(resolved)
+    click.echo(json.dumps({"run_dir": result.run_dir, **result.metrics}))
+
+
+@cli.command("resume")
+@click.argument("run_dir")
+@BACKEND
+@OVERRIDES
+def resume_(run_dir, backend, overrides):
+    """Continue RUN_DIR, an unfinished run, from its last backup.
+
+    The recipe file and settings come from RUN_DIR/config.json (so this
+    imports that recipe file), the backend from RUN_DIR/env.json. OVERRIDES
+    may change only what does not change the training: verbose,
+    backup_every_steps.
+    """
+    from kft import backend as backends
+    from kft import resume
+    from kft.overrides import parse
+
+    backends.select(backend or resume.run_backend(run_dir))
+    recipe = resume.recipe_of(run_dir, parse(overrides))
+    from kft.train import train
+
+    result = train(recipe)
     click.echo(json.dumps({"run_dir": result.run_dir, **result.metrics}))
 
 

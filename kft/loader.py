@@ -1,5 +1,6 @@
 """Loads a recipe from a file path or a dotted module name."""
 
+import dataclasses
 import importlib
 import importlib.util
 import os
@@ -34,7 +35,23 @@ def load(spec) -> Recipe:
             f"recipe() in {where} returned {type(recipe).__name__}, "
             "not a kft.Recipe"
         )
+    if recipe.source is None:
+        recipe = dataclasses.replace(recipe, source=_source(module))
     return recipe
+
+
+def source_of(recipe):
+    """Where `recipe` was loaded from: its `source`, else the file of the
+    module that defines its `model` function (None if unknown)."""
+    if recipe.source is not None:
+        return recipe.source
+    module = sys.modules.get(getattr(recipe.model, "__module__", None))
+    return None if module is None else _source(module)
+
+
+def _source(module):
+    file = getattr(module, "__file__", None)
+    return os.path.abspath(file) if file else module.__name__
 
 
 def _import(spec):

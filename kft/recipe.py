@@ -90,6 +90,10 @@ class TrainConfig:
             `kft.distribute`.
         model_axis: int or None. `model_parallel`: the devices on the
             mesh's `model` axis (None: 2); the rest form its `batch` axis.
+        backup_every_steps: int or None. Back up the training state every
+            this many steps, as well as after every epoch, so a killed
+            run resumes from there (`kft.backup`); None: after every
+            epoch only.
     """
 
     seed: int = 0
@@ -124,6 +128,7 @@ class TrainConfig:
     tensorboard: bool = False
     distribute: str = "auto"
     model_axis: int | None = None
+    backup_every_steps: int | None = None
 
     def __post_init__(self):
         _check_choice("schedule", self.schedule, SCHEDULES)
@@ -132,7 +137,7 @@ class TrainConfig:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 _fail(key, getattr(self, key), "a whole number of at least 1")
-        for key in ("limit", "steps_per_epoch"):
+        for key in ("limit", "steps_per_epoch", "backup_every_steps"):
             value = getattr(self, key)
             if value is not None and value < 1:
                 _fail(key, value, "a whole number of at least 1, or none")
@@ -206,6 +211,8 @@ class Recipe:
         model: callable. `model(config) -> keras.Model`, uncompiled.
         loss: callable or None. `loss(config)` returns a Keras loss to use
             instead of sparse categorical cross-entropy from logits.
+        source: str or None. The recipe's file (or module), which
+            `kft.loader.load` records, so `kft resume` can load it again.
 
     Example:
 
@@ -221,6 +228,7 @@ class Recipe:
     data: Callable[[Any], Any]
     model: Callable[[Any], Any]
     loss: Callable[[Any], Any] | None = None
+    source: str | None = None
 
     def replace(self, **overrides) -> "Recipe":
         """Returns a copy with config fields replaced, type-checked."""

@@ -9,6 +9,7 @@
     model.keras   the best model (whole KerasHub task with preprocessor)
     metrics.json  final validation metrics of the best model; written last,
                   so its presence marks a finished run
+    backup.npz    the training state of an unfinished run (`kft.backup`)
 """
 
 import dataclasses
@@ -37,7 +38,8 @@ def prepare(path):
     """Makes `path` ready for a new run, or explains why it cannot be.
 
     A finished run is never overwritten. An unfinished kft run (no
-    `metrics.json`) is started again. Any other non-empty folder is refused.
+    `metrics.json`) that `kft.resume` does not resume is started again. Any
+    other non-empty folder is refused.
     """
     if os.path.exists(path) and not os.path.isdir(path):
         raise KftError(f"output_dir={path!r} is a file, not a folder")
@@ -71,13 +73,11 @@ def prepare(path):
 
 def write_json(path, data):
     """Writes JSON through a temporary file and a rename: never half-done."""
-    temporary = f"{path}.partial"
-    with open(temporary, "w", encoding="utf-8") as f:
+    from kft import atomic
+
+    with atomic.writing(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=True, default=_plain)
         f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
 
 
 def write_text(path, text):
@@ -106,8 +106,11 @@ def config_record(recipe, splits=None):
                                        or looks_like_path(value)):
             # Absolute, so `kft eval RUN_DIR` works from any folder.
             config[key] = os.path.abspath(os.path.expanduser(value))
+    from kft.loader import source_of
+
     record = {"kft_version": __version__, "run_format": RUN_FORMAT,
-              "recipe": recipe.name, "config": config}
+              "recipe": recipe.name, "recipe_source": source_of(recipe),
+              "config": config}
     if splits is not None:
         record["inputs"] = inputs_record(splits)
     return record

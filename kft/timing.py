@@ -43,13 +43,19 @@ class StepTimer(keras.callbacks.Callback):
     A step runs from the end of the previous step (or the start of the
     epoch) to its own end, so input-pipeline stalls count.
 
+    Args:
+        offset: callable or None. `offset(epoch)`: steps of `epoch` done
+            before this `fit` (a resumed run), so steps count from the
+            epoch's start.
+
     Attributes:
         steps: list of dicts `{"epoch", "step", "seconds", "foreign"}`.
     """
 
-    def __init__(self):
+    def __init__(self, offset=None):
         super().__init__()
         self.steps = []
+        self.offset = offset or (lambda epoch: 0)
         self._last = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -59,7 +65,7 @@ class StepTimer(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         now = cpu_snapshot()
         self.steps.append({
-            "epoch": self._epoch, "step": batch,
+            "epoch": self._epoch, "step": self.offset(self._epoch) + batch,
             "seconds": now[0] - self._last[0],
             "foreign": foreign_cores(self._last, now),
         })

@@ -31,6 +31,8 @@ def train(recipe) -> Result:
     """Fine-tunes `recipe`'s model on its data and writes a run directory.
 
     Bad input (data, preset, config) fails before the run directory is made.
+    An unfinished run of the same recipe and settings in `output_dir` is
+    resumed from its last backup (`kft.resume`, `kft.backup`).
 
     Args:
         recipe: kft.Recipe.
@@ -43,19 +45,26 @@ def train(recipe) -> Result:
     result.metrics["accuracy"]
     ```
     """
+    from kft import checkpoint, resume
+    from kft.disk import check_space
+
     cfg = recipe.config
     path = cfg.output_dir or rundir.default_path(recipe.name,
                                                  backend.current())
     rundir.check_writable(path)
+    saved = resume.find(path, recipe)  # an unfinished run goes on
     splits, model, steps = prepare(recipe)
-    if not distribute.is_chief():  # rank 0 alone writes the run directory
-        return _fit(model, cfg, splits, steps, None)
-    rundir.prepare(path)
-    rundir.write_json(os.path.join(path, rundir.CONFIG),
-                      rundir.config_record(recipe, splits))
-    rundir.write_json(os.path.join(path, rundir.ENV),
-                      backend.describe(cfg.seed))
-    return _fit(model, cfg, splits, steps, path)
+    chief = distribute.is_chief()  # rank 0 alone writes the run directory
+    if chief:
+        check_space(path, model, cfg)
+    if chief and saved is None:
+        rundir.prepare(path)
+        checkpoint.remove(path)
+        rundir.write_json(os.path.join(path, rundir.CONFIG),
+                          rundir.config_record(recipe, splits))
+        rundir.write_json(os.path.join(path, rundir.ENV),
+                          backend.describe(cfg.seed))
+    return _fit(model, cfg, splits, steps, path, saved, writes=chief)
 
 
 def prepare(recipe):
@@ -90,58 +99,69 @@ def prepare(recipe):
     return splits, model, steps
 
 
-def _fit(model, cfg, splits, steps, path):
+def _fit(model, cfg, splits, steps, path, saved=None, writes=True):
+    from kft.backup import Backup
     from kft.callbacks import BestModel
     from kft.losses import class_weights
     from kft.plots import write_run_plots
     from kft.timing import StepTimer
 
-    best = BestModel(path and os.path.join(path, rundir.MODEL), cfg.monitor)
-    timer = StepTimer()
-    train_ds, validation_ds, feeding, padded = _datasets(model, cfg, splits)
+    backup = Backup(path, steps, cfg.backup_every_steps, saved, writes)
+    best = BestModel(os.path.join(path, rundir.MODEL) if writes else None,
+                     cfg.monitor)
+    timer = StepTimer(backup.offset)
+    train_ds, validation_ds, feeding, padded = _datasets(
+        model, cfg, splits, backup.start_batch())
     train_ds, validation_ds, weights = distribute.datasets(
         train_ds, validation_ds, class_weights(
             splits.train.y, len(splits.class_names), cfg.class_weight),
         len(splits.validation))
-    if cfg.steps_per_epoch is not None:
-        train_ds = train_ds.repeat()
     with feeding:
         start = time.time()
-        history = model.fit(
-            train_ds,
+        model.fit(
+            train_ds,  # endless: epoch e is batches [e * steps, ...)
             validation_data=validation_ds,
             epochs=cfg.epochs,
+            initial_epoch=backup.initial_epoch(cfg.epochs),
             steps_per_epoch=steps,
-            callbacks=[*distribute.callbacks(), timer,
-                       *_unfreeze(model, cfg, steps),
-                       *_callbacks(cfg, best, path)],
-            verbose=cfg.verbose if path else 0,
+            callbacks=backup.callbacks([
+                *distribute.callbacks(), timer,
+                *_unfreeze(model, cfg, steps),
+                *_callbacks(cfg, best, path if writes else None,
+                            backup.offset)]),
+            verbose=cfg.verbose if writes else 0,
             class_weight=weights,
             shuffle=False,  # the datasets reshuffle every epoch themselves
         )
-        seconds = time.time() - start
+        seconds = time.time() - start + backup.seconds
         values = model.evaluate(validation_ds, verbose=0, return_dict=True)
-        if path:
+        if writes:
             write_run_plots(path, model, validation_ds, splits.class_names)
     metrics = {k: float(v) for k, v in values.items()}
     best_epoch = None if best.best_epoch is None else best.best_epoch + 1
+    history = backup.history
     record = dict(metrics, best_epoch=best_epoch,
-                  epochs_run=len(history.epoch), train_seconds=seconds,
+                  epochs_run=len(history.get("loss", [])),
+                  train_seconds=seconds, resumed=backup.resumes,
                   train_examples=len(splits.train),
                   validation_examples=len(splits.validation),
                   timing=timer.summary(cfg.batch_size),
                   mean_padded_length=padded, shards=distribute.shards())
-    if path:
-        rundir.write_json(os.path.join(path, rundir.METRICS), record)
-    return Result(path, metrics, history.history, model)
+    if not writes:
+        return Result(None, metrics, history, model)
+    rundir.write_json(os.path.join(path, rundir.METRICS), record)
+    backup.finish()
+    return Result(path, metrics, history, model)
 
 
-def _datasets(model, cfg, splits):
+def _datasets(model, cfg, splits, start=0):
     """Training and validation datasets, the context to feed them in, and
     the mean padded length of a training example (None if not text).
 
-    Text goes through `kft.buckets` (tokenized once, length-bucketed)
-    unless `length_buckets=0`; anything else through `Split.dataset`.
+    Training batches are an endless stream from global batch `start`
+    (`kft.data.stream`). Text goes through `kft.buckets` (tokenized once,
+    length-bucketed) unless `length_buckets=0`; anything else through
+    `Split.dataset`.
     """
     import contextlib
 
@@ -151,7 +171,8 @@ def _datasets(model, cfg, splits):
     text = buckets.applies(model, train.x)
     if not cfg.length_buckets or not text:
         padded = model.preprocessor.sequence_length if text else None
-        return (train.dataset(cfg.batch_size, shuffle=True, seed=cfg.seed),
+        return (train.dataset(cfg.batch_size, shuffle=True, seed=cfg.seed,
+                              start=start),
                 validation.dataset(cfg.batch_size), contextlib.nullcontext(),
                 padded)
     preprocessor = model.preprocessor
@@ -162,7 +183,7 @@ def _datasets(model, cfg, splits):
                                 preprocessor.sequence_length, seed=cfg.seed)
     return (
         buckets.dataset(train_features, train.y, cfg.batch_size, bounds,
-                        shuffle=True, seed=cfg.seed),
+                        shuffle=True, seed=cfg.seed, start=start),
         buckets.dataset(validation_features, validation.y, cfg.batch_size,
                         bounds),
         buckets.preprocessed(model),
@@ -184,13 +205,14 @@ def _unfreeze(model, cfg, steps):
         optimizers.head_variables(model)))]
 
 
-def _callbacks(cfg, best, path):
+def _callbacks(cfg, best, path, offset):
     import keras
 
     from kft.callbacks import LearningRateLogger, PlotCurves, TerminateOnNaN
 
     mode = "min" if "loss" in cfg.monitor else "max"
-    callbacks = [TerminateOnNaN(best.path), LearningRateLogger(), best]
+    callbacks = [TerminateOnNaN(best.path, offset), LearningRateLogger(),
+                 best]
     if cfg.patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=cfg.monitor, mode=mode, patience=cfg.patience,
@@ -204,8 +226,8 @@ def _callbacks(cfg, best, path):
     if cfg.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(
             log_dir=os.path.join(path, rundir.TENSORBOARD)))
-    callbacks.append(
-        keras.callbacks.CSVLogger(os.path.join(path, rundir.HISTORY)))
+    callbacks.append(keras.callbacks.CSVLogger(
+        os.path.join(path, rundir.HISTORY), append=True))  # resumable
     return callbacks + [PlotCurves(path)]  # after CSVLogger: reads its file
 
 

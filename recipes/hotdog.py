@@ -32,6 +32,7 @@ from kft.data.images import download_hotdog
 class Config(kft.TrainConfig):
     preset: str = "resnet_18_imagenet"
     pretrained: bool = True  # false: random initial backbone weights
+    strict: bool = False  # true: stop at an unreadable image, not skip it
     image_size: int = 224
     validation_split: float = 0.2  # carved from train/ without validation/
     batch_size: int = 128
@@ -47,8 +48,8 @@ class Config(kft.TrainConfig):
 
 def data(cfg: Config) -> kft.data.Splits:
     return image_folder(cfg.data_dir or download_hotdog(), limit=cfg.limit,
-                        validation_split=cfg.validation_split,
-                        seed=cfg.seed, image_size=cfg.image_size)
+                        validation_split=cfg.validation_split, seed=cfg.seed,
+                        strict=cfg.strict, image_size=cfg.image_size)
 
 
 def model(cfg: Config):

@@ -40,7 +40,8 @@ def test_show_smoke_uses_the_override_path(capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["lr=1e-3"], "unknown key 'lr'; valid keys: augment, batch_size"),
+    (["lr=1e-3"], "unknown key 'lr'; valid keys: augment, "
+                  "backup_every_steps, batch_size"),
     (["epochs=two"], "epochs='two' is not a valid int"),
     (["preset=/no/such/preset", "limit=2"], "no such folder"),
     (["data_dir=/no/such/data"], "'/no/such/data' is not a folder"),

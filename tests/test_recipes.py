@@ -111,3 +111,50 @@ def test_hotdog_converter_resizes_to_the_configured_image_size(
     images = np.random.default_rng(0).uniform(0, 255, (2, 24, 24, 3))
     out = model.preprocessor.image_converter(images.astype("float32"))
     assert tuple(out.shape) == (2, 24, 24, 3)
+
+
+@pytest.fixture
+def photos_and_a_corrupt_file(tmp_path, hotdog_dir):
+    """Four real photos per class, and one file that is no image."""
+    import shutil
+
+    for name in ("hotdog", "not-hotdog"):
+        source = Path(hotdog_dir) / "train" / name
+        target = tmp_path / "photos" / "train" / name
+        target.mkdir(parents=True)
+        for photo in sorted(source.glob("*.jpg"))[:4]:
+            shutil.copy(photo, target / photo.name)
+    broken = tmp_path / "photos" / "train" / "hotdog" / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return str(tmp_path / "photos"), str(broken)
+
+
+def test_hotdog_strict_true_stops_at_a_corrupt_image(
+        photos_and_a_corrupt_file, tiny_resnet, tmp_path, capsys):
+    from kft.cli import main
+
+    photos, broken = photos_and_a_corrupt_file
+    argv = ["run", str(ROOT / "recipes" / "hotdog.py"), f"data_dir={photos}",
+            f"preset={tiny_resnet}", "image_size=32", "strict=true",
+            f"output_dir={tmp_path / 'run'}"]
+    assert main(argv=argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"kft: error: {broken} ")
+    assert "does not decode" in err[0] and "strict=False" in err[0]
+    assert not (tmp_path / "run").exists()
+
+
+def test_hotdog_skips_a_corrupt_image_with_a_warning_and_a_count(
+        photos_and_a_corrupt_file, tiny_resnet, tmp_path):
+    from recipes import hotdog
+
+    photos, broken = photos_and_a_corrupt_file
+    recipe = hotdog.recipe().replace(
+        data_dir=photos, preset=tiny_resnet, image_size=32, epochs=1,
+        batch_size=4, verbose=0, output_dir=str(tmp_path / "run"))
+    with pytest.warns(UserWarning, match="skipped 1 unreadable image") as seen:
+        result = kft.train(recipe)
+    assert broken in str(seen[0].message)
+    assert np.isfinite(result.metrics["loss"])
+    metrics = kft.rundir.read_json(str(tmp_path / "run" / "metrics.json"))
+    assert metrics["train_examples"] + metrics["validation_examples"] == 8

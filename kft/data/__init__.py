@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 
+from kft.data import stream
 from kft.data.glue import glue, read_glue_tsv
 from kft.data.images import image_folder
 
@@ -43,11 +44,21 @@ class Split:
         cut = _map(self.x, lambda a: a[:n])
         return dataclasses.replace(self, x=cut, y=self.y[:n])
 
-    def dataset(self, batch_size, shuffle=False, seed=0):
+    def dataset(self, batch_size, shuffle=False, seed=0, start=None):
         """A batched `tf.data.Dataset` of `(x, y)`.
 
-        With `shuffle` (training), it is reshuffled each epoch, and image
+        With `shuffle` (training), its k-th iteration (epoch k) is in an
+        order drawn from `(seed, k)` alone (`kft.data.stream`), and image
         splits are augmented too (`kft.data.images.load_pipeline`).
+
+        Args:
+            batch_size: int.
+            shuffle: bool. Shuffle (and augment) for training.
+            seed: int.
+            start: int or None. With `shuffle`: an endless stream of
+                batches from global batch `start` (epoch `start // n`,
+                batch `start % n`, for `n` batches an epoch), to resume a
+                run; None gives one epoch per iteration.
         """
         import tensorflow as tf
 
@@ -55,11 +66,13 @@ class Split:
             from kft.data.images import load_pipeline
 
             return load_pipeline(self, batch_size, self.image_size,
-                                 training=shuffle, seed=seed)
-        ds = tf.data.Dataset.from_tensor_slices((self.x, self.y))
-        if shuffle:
-            ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size)
+                                 training=shuffle, seed=seed, start=start)
+        if not shuffle:
+            ds = tf.data.Dataset.from_tensor_slices((self.x, self.y))
+            return ds.batch(batch_size)
+        one_pass = stream.array_pass(self.x, self.y, batch_size, seed)
+        return stream.feed(one_pass, stream.batches(len(self), batch_size),
+                           start)
 
 
 @dataclasses.dataclass(frozen=True)
