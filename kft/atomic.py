@@ -41,7 +41,7 @@ def sync_folder(folder):
 
 
 @contextlib.contextmanager
-def writing(path, mode="wb", encoding=None):
+def writing(path, mode="wb", encoding=None, newline=None):
     """Opens a temporary file that becomes `path` when the block ends.
 
     If the block raises, the temporary file is removed and `path` is left
@@ -56,7 +56,8 @@ def writing(path, mode="wb", encoding=None):
     """
     temporary = temporary_name(path)
     try:
-        with open(temporary, mode, encoding=encoding) as f:
+        with open(temporary, mode, encoding=encoding,
+                  newline=newline) as f:
             yield f
         commit(temporary, path)
     except BaseException:

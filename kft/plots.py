@@ -149,15 +149,16 @@ def confusion_side(num_classes):
 
 def save(figure, path):
     """Renders `figure` as PNG into `path` through a temporary file."""
-    folder, name = os.path.split(path)
-    temporary = os.path.join(folder, f".{name}.partial")
+    from kft import atomic
+
+    temporary = atomic.temporary_name(path)
     try:
         figure.savefig(temporary, format="png", dpi=DPI)
+        atomic.commit(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
-    os.replace(temporary, path)
 
 
 def _figure(width, height):

@@ -160,12 +160,10 @@ def write(path, table):
         text = [json.dumps(row, ensure_ascii=False) for row in table]
     else:
         text = lines(table, digits=None)
-    temporary = f"{path}.partial"
-    with open(temporary, "w", encoding="utf-8", newline="") as f:
+    from kft import atomic
+
+    with atomic.writing(path, "w", encoding="utf-8", newline="") as f:
         f.writelines(line + "\n" for line in text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
 
 
 def lines(table, digits=4):

@@ -82,12 +82,10 @@ def write_json(path, data):
 
 def write_text(path, text):
     """Writes text through a temporary file and a rename: never half-done."""
-    temporary = f"{path}.partial"
-    with open(temporary, "w", encoding="utf-8") as f:
+    from kft import atomic
+
+    with atomic.writing(path, "w", encoding="utf-8") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
 
 
 def read_json(path):
