@@ -60,18 +60,22 @@ def current() -> str:
 
 
 def configure(config) -> None:
-    """Sets up the devices (`kft.distribute`), seeds every generator and
-    sets precision for a training run.
+    """Sets up the devices (`kft.distribute`), the memory allocator
+    (`kft.allocator`), seeds every generator and sets precision for a
+    training run.
 
     Args:
-        config: TrainConfig. Reads `distribute`, `seed` and `precision`.
+        config: TrainConfig. Reads `distribute`, `keep_freed_memory`, `seed`
+            and `precision`.
     """
     import keras
     import numpy as np
 
-    from kft import distribute
+    from kft import allocator, distribute
 
     distribute.configure(config)  # first: hosts join before any compute
+    if config.keep_freed_memory:
+        allocator.keep()
 
     random.seed(config.seed)
     np.random.seed(config.seed)

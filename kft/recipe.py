@@ -78,6 +78,12 @@ class TrainConfig:
             to the smallest of this many lengths that fits it (batches
             group texts of similar length); 0 pads every batch to the
             preprocessor's `sequence_length`.
+        keep_freed_memory: bool. Linux (glibc): memory freed by one step
+            stays in the process for the next instead of going back to the
+            operating system, which spares re-allocating it page by page
+            (on CPU, torch steps run about 1.5x faster); the process keeps
+            its peak memory until it exits (`kft.allocator`). Changes no
+            result.
         verbose: int. `fit`'s verbosity: 0 silent, 1 progress bar,
             2 one line per epoch.
         tensorboard: bool. Also log to `RUN_DIR/tensorboard` with Keras's
@@ -124,6 +130,7 @@ class TrainConfig:
     output_dir: str | None = None
     precision: str = "float32"
     length_buckets: int = 4
+    keep_freed_memory: bool = True
     verbose: int = 1
     tensorboard: bool = False
     distribute: str = "auto"

@@ -18,7 +18,7 @@ from kft import atomic, checkpoint, rundir
 from kft.errors import KftError
 
 # Settings that may differ between a run and its resumption.
-FREE = ("verbose", "output_dir", "backup_every_steps")
+FREE = ("verbose", "output_dir", "backup_every_steps", "keep_freed_memory")
 
 
 def find(run_dir, recipe):
