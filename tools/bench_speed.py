@@ -11,6 +11,11 @@ shared machine over all of them; each figure is the median over rounds.
   the first epoch compiles each length bucket, the second is timed.
 - peer: `tools/peer_hf_mrpc.py --max-steps STEPS+5`; its first 5 steps
   are left out (warm-up), so both time STEPS steps at most.
+- controls for `keep_freed_memory` (`kft.allocator`): `torch-release`
+  is kft on torch with `keep_freed_memory=false` (glibc's default), and
+  `hf-torch-keep` is the peer with the same glibc settings given through
+  `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647`. Ratios are to
+  the plain peer, `hf-torch`, as its users run it.
 
 Only clean steps count (foreign CPU load under 0.25 cores). MFU divides
 the model FLOPs of the padded tokens actually computed (6 x the matmul
@@ -18,6 +23,7 @@ parameters per token, plus attention) by the in-run matmul peak.
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -56,14 +62,23 @@ def flops_per_token(preset, length):
     return 3 * 2 * (matmuls + attention)  # forward + backward = 3 forward
 
 
-def kft_speed(args, backend, folder):
-    out = Path(folder) / backend
+PEER = "hf-torch"
+# name: (kft backend or None for the peer, extra overrides, extra env)
+CONTROLS = {
+    "torch-release": ("torch", ["keep_freed_memory=false"], {}),
+    "hf-torch-keep": (None, [], {"MALLOC_MMAP_MAX_": "0",
+                                 "MALLOC_TRIM_THRESHOLD_": "2147483647"}),
+}
+
+
+def kft_speed(args, backend, folder, name=None, extra=()):
+    out = Path(folder) / (name or backend)
     command = [sys.executable, "-m", "kft", "run", "recipes/mrpc.py",
                "--backend", backend, f"preset={args.preset}",
                f"data_dir={args.data_dir}", "epochs=2",
                f"steps_per_epoch={args.steps}",
                f"batch_size={args.batch_size}", f"output_dir={out}",
-               "verbose=0"]
+               "verbose=0", *extra]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     metrics = json.loads((out / "metrics.json").read_text())
     return {"examples_per_second": metrics["timing"]["examples_per_second"],
@@ -72,13 +87,14 @@ def kft_speed(args, backend, folder):
             "mean_padded_length": metrics["mean_padded_length"]}
 
 
-def peer_speed(args, folder):
-    out = Path(folder) / "peer.json"
+def peer_speed(args, folder, name=PEER, env=None):
+    out = Path(folder) / f"{name}.json"
     command = [sys.executable, "tools/peer_hf_mrpc.py", "--data-dir",
                args.data_dir, "--epochs", "1", "--max-steps",
                str(args.steps + 5), "--batch-size", str(args.batch_size),
                "--output", str(out)]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True,
+                   env=dict(os.environ, **(env or {})))
     row = json.loads(out.read_text())
     return {k: row[k] for k in ("examples_per_second", "clean_steps",
                                 "mean_foreign_cpu", "mean_padded_length")}
@@ -86,15 +102,18 @@ def peer_speed(args, folder):
 
 def measure(args):
     """Rows of the interleaved rounds, one per (round, backend)."""
-    names = [*args.backends.split(","), "hf-torch"]
+    names = [*args.backends.split(","), PEER, *CONTROLS]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_speed_") as folder:
         for round_ in range(args.rounds):
             peak, threads = matmul_peak()
             for name in names:
                 where = Path(folder) / str(round_)
-                row = (peer_speed(args, where) if name == "hf-torch"
-                       else kft_speed(args, name, where))
+                backend, extra, env = CONTROLS.get(name, (name, [], {}))
+                if name == PEER or (name in CONTROLS and backend is None):
+                    row = peer_speed(args, where, name, env)
+                else:
+                    row = kft_speed(args, backend, where, name, extra)
                 rows.append(dict(row, backend=name, round=round_,
                                  peak_gflops=peak, threads=threads))
                 print(json.dumps(rows[-1]), flush=True)
@@ -107,7 +126,8 @@ def summarize(args, rows):
     for name in dict.fromkeys(r["backend"] for r in rows):
         runs = [r for r in rows if r["backend"] == name]
         mine = [r for r in runs if r["examples_per_second"]]
-        row = {"backend": name, "runs": len(mine),
+        row = {"backend": name, "control": name in CONTROLS,
+               "runs": len(mine),
                "clean_steps": [r["clean_steps"] for r in runs],
                "examples_per_second": None, "mfu": None}
         if mine:  # else every run was contaminated: no figure
@@ -119,7 +139,8 @@ def summarize(args, rows):
                        model_gflops=achieved / 1e9, peak_gflops=peak,
                        mfu=achieved / 1e9 / peak)
         summary.append(row)
-    peer = summary[-1]["examples_per_second"]  # hf-torch runs last
+    peer = next(s["examples_per_second"] for s in summary
+                if s["backend"] == PEER)
     for s in summary:
         speed = s["examples_per_second"]
         s["ratio_to_peer"] = speed / peer if speed and peer else None
