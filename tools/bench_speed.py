@@ -30,6 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kft import allocator
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PEAK = """
@@ -66,8 +68,9 @@ PEER = "hf-torch"
 # name: (kft backend or None for the peer, extra overrides, extra env)
 CONTROLS = {
     "torch-release": ("torch", ["keep_freed_memory=false"], {}),
-    "hf-torch-keep": (None, [], {"MALLOC_MMAP_MAX_": "0",
-                                 "MALLOC_TRIM_THRESHOLD_": "2147483647"}),
+    "hf-torch-keep": (None, [], {  # what kft.allocator.keep() sets
+        "MALLOC_MMAP_MAX_": "0",
+        "MALLOC_TRIM_THRESHOLD_": str(allocator.NEVER)}),
 }
 
 
@@ -109,8 +112,9 @@ def measure(args):
             peak, threads = matmul_peak()
             for name in names:
                 where = Path(folder) / str(round_)
-                backend, extra, env = CONTROLS.get(name, (name, [], {}))
-                if name == PEER or (name in CONTROLS and backend is None):
+                backend, extra, env = CONTROLS.get(
+                    name, (None if name == PEER else name, [], {}))
+                if backend is None:
                     row = peer_speed(args, where, name, env)
                 else:
                     row = kft_speed(args, backend, where, name, extra)
