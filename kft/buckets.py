@@ -11,7 +11,8 @@ once per run by the model's own preprocessor, then each epoch:
 3. the full batches are shuffled, the short one (if any) goes last;
 4. each batch is cut to the smallest bucket length that holds its longest
    text. A few fixed lengths keep XLA and `tf.function` from retracing for
-   every batch.
+   every batch; they are chosen to pad a planned epoch least
+   (`boundaries`).
 
 Cutting the padding changes no result: the padding mask hides padded
 positions, so the logits equal those at full padding (tested).
@@ -92,18 +93,58 @@ def plan(lengths, batch_size, rng=None) -> list:
 
 
 def boundaries(lengths, batch_size, count, maximum, seed=0) -> list:
-    """`count` bucket lengths that fit these texts' batches well.
+    """The `count` bucket lengths that pad these texts' batches least.
 
-    They are quantiles of the longest length in each batch of one planned
-    epoch, rounded up to a multiple of 8, with `maximum` (the preprocessor's
-    `sequence_length`) always last for longer texts from other splits.
+    Over one planned epoch, each batch needs its longest length rounded up
+    to a multiple of 8. Of those needed lengths, the `count` that minimise
+    the total padded tokens (each batch padded to the smallest chosen
+    length that holds it) are found exactly, by dynamic programming over
+    the sorted candidates. `maximum` (the preprocessor's `sequence_length`)
+    is always last, for the rare longest batches and for longer texts from
+    other splits.
+
+    Args:
+        lengths: np.ndarray of int. Each example's length.
+        batch_size: int.
+        count: int. How many lengths to choose below `maximum`.
+        maximum: int. The preprocessor's `sequence_length`.
+        seed: int. Seeds the planned epoch.
+
+    Returns:
+        Sorted list of at most `count + 1` ints, ending with `maximum`.
     """
     batches = plan(lengths, batch_size, np.random.default_rng(seed))
-    longest = np.array([lengths[b].max() for b in batches])
-    picks = np.quantile(longest, np.arange(1, count + 1) / count)
-    rounded = {min(int(np.ceil(p / MULTIPLE) * MULTIPLE), maximum)
-               for p in picks}
-    return sorted(rounded | {maximum})
+    needed = np.array([min(-(-int(lengths[b].max()) // MULTIPLE) * MULTIPLE,
+                           maximum) for b in batches])
+    sizes = np.array([len(b) for b in batches])
+    widths = np.unique(needed[needed < maximum])
+    if count < 1 or not len(widths):
+        return [maximum]
+    # weight[i]: examples whose batches need widths[i]; below[i]: those
+    # needing widths[:i] (prefix sums), so a run widths[i..j] padded to
+    # widths[j] costs (below[j + 1] - below[i]) * widths[j].
+    weight = np.array([sizes[needed == w].sum() for w in widths])
+    below = np.concatenate([[0], np.cumsum(weight)])
+    n = len(widths)
+    # best[k][j]: least tokens for widths[..j] with k chosen lengths, the
+    # largest being widths[j]; back[k][j]: the previous chosen index.
+    best = np.full((count + 1, n), np.inf)
+    back = np.zeros((count + 1, n), dtype=int)
+    best[1] = below[1:] * widths
+    for k in range(2, count + 1):
+        for j in range(1, n):
+            run = below[j + 1] - below[1:j + 1]  # widths[i+1..j], each i
+            costs = best[k - 1][:j] + run * widths[j]
+            back[k][j] = int(np.argmin(costs))
+            best[k][j] = costs[back[k][j]]
+    # the widths above the last chosen one pad to `maximum`
+    total = best + (below[n] - below[1:]) * maximum
+    k, j = np.unravel_index(int(np.argmin(total)), total.shape)
+    chosen = []
+    while k >= 1:
+        chosen.append(int(widths[j]))
+        j, k = back[k][j], k - 1
+    return sorted(chosen) + [maximum]
 
 
 def width(longest, bounds) -> int:

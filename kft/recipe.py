@@ -76,8 +76,9 @@ class TrainConfig:
         precision: str. `float32`, `mixed_bfloat16` or `mixed_float16`.
         length_buckets: int. Text only: tokenize once and pad each batch
             to the smallest of this many lengths that fits it (batches
-            group texts of similar length); 0 pads every batch to the
-            preprocessor's `sequence_length`.
+            group texts of similar length; the lengths are those that pad
+            least, plus `sequence_length` for the longest); 0 pads every
+            batch to the preprocessor's `sequence_length`.
         keep_freed_memory: bool. Linux (glibc): memory freed by one step
             stays in the process for the next instead of going back to the
             operating system, which spares re-allocating it page by page

@@ -53,13 +53,36 @@ def test_boundaries_are_few_rounded_and_end_at_the_maximum():
     lengths = np.random.default_rng(2).integers(20, 104, size=3000)
     bounds = buckets.boundaries(lengths, 32, 4, maximum=128)
     assert bounds == sorted(bounds) and bounds[-1] == 128
-    assert 2 <= len(bounds) <= 5
+    assert len(bounds) == 5 and len(set(bounds)) == 5
     assert all(b % 8 == 0 for b in bounds)
-    assert bounds[-2] >= lengths.max()  # the longest batch fits below 128
-    assert buckets.width(lengths.max(), bounds) < 128
     assert buckets.width(1, bounds) == bounds[0]
     padded = buckets.mean_width(lengths, 32, bounds)
     assert lengths.mean() < padded < 0.9 * 128
+    assert buckets.boundaries(lengths, 32, 0, maximum=128) == [128]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5])
+def test_boundaries_pad_least_of_every_choice(count):
+    """The dynamic programme finds what trying every subset finds."""
+    import itertools
+
+    lengths = np.concatenate([  # a long tail, as in MRPC
+        np.random.default_rng(3).integers(10, 60, size=600),
+        np.random.default_rng(4).integers(60, 120, size=40)])
+    batches = buckets.plan(lengths, 16, np.random.default_rng(0))
+    needed = sorted({buckets.width(lengths[b].max(), range(8, 129, 8))
+                     for b in batches} - {128})
+
+    def tokens(bounds):
+        return sum(len(b) * buckets.width(lengths[b].max(), bounds)
+                   for b in batches)
+
+    best = min(tokens([*subset, 128])
+               for size in range(1, count + 1)
+               for subset in itertools.combinations(needed, size))
+    bounds = buckets.boundaries(lengths, 16, count, maximum=128)
+    assert len(bounds) <= count + 1 and bounds[-1] == 128
+    assert tokens(bounds) == best
 
 
 def test_dataset_batches_fit_their_bucket_and_reshuffle(tiny_bert):
