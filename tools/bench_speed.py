@@ -16,6 +16,9 @@ shared machine over all of them; each figure is the median over rounds.
   `hf-torch-keep` is the peer with the same glibc settings given through
   `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647`. Ratios are to
   the plain peer, `hf-torch`, as its users run it.
+- controls for `precision=mixed_bfloat16` (`torch-bf16`, `jax-bf16`,
+  `tensorflow-bf16`): the same kft run in bfloat16 compute, float32
+  variables; their MFU is still against the fp32 peak.
 
 Only clean steps count (foreign CPU load under 0.25 cores). MFU divides
 the model FLOPs of the padded tokens actually computed (6 x the matmul
@@ -71,6 +74,8 @@ CONTROLS = {
     "hf-torch-keep": (None, [], {  # what kft.allocator.keep() sets
         "MALLOC_MMAP_MAX_": "0",
         "MALLOC_TRIM_THRESHOLD_": str(allocator.NEVER)}),
+    **{f"{b}-bf16": (b, ["precision=mixed_bfloat16"], {})
+       for b in ("torch", "jax", "tensorflow")},
 }
 
 
