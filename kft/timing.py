@@ -7,6 +7,7 @@ throughput can be computed over clean steps only.
 """
 
 import os
+import statistics
 import time
 
 import keras
@@ -90,6 +91,7 @@ class StepTimer(keras.callbacks.Callback):
         clean = [s for s in kept if s["foreign"] is not None
                  and s["foreign"] < CLEAN_FOREIGN_CORES]
         seconds = sum(s["seconds"] for s in clean)
+        times = sorted(s["seconds"] for s in clean)
         loads = [s["foreign"] for s in kept if s["foreign"] is not None]
         return {
             "examples_per_second": (batch_size * len(clean) / seconds
@@ -97,4 +99,9 @@ class StepTimer(keras.callbacks.Callback):
             "clean_steps": len(clean),
             "timed_steps": len(kept),
             "mean_foreign_cpu": sum(loads) / len(loads) if loads else None,
+            # a slowest step far above the median is a compile (a length
+            # bucket first seen after warm-up) or a stall
+            "median_step_seconds": (statistics.median(times) if times
+                                    else None),
+            "slowest_step_seconds": times[-1] if times else None,
         }

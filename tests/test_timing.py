@@ -31,6 +31,7 @@ def test_summary_of_one_epoch_skips_its_first_steps():
     assert got["clean_steps"] == 3
     assert got["timed_steps"] == 4
     assert got["examples_per_second"] == pytest.approx(3 * 32 / 6.0)
+    assert got["median_step_seconds"] == got["slowest_step_seconds"] == 2.0
 
 
 def test_summary_of_several_epochs_times_from_the_second():
@@ -44,3 +45,5 @@ def test_summary_of_several_epochs_times_from_the_second():
     assert got["timed_steps"] == 5
     assert got["examples_per_second"] == pytest.approx(4 * 32 / 8.0)
     assert got["mean_foreign_cpu"] == pytest.approx((0.1 * 2 + 2.0) / 5)
+    assert got["median_step_seconds"] == pytest.approx(2.0)  # 1, 1, 3, 3
+    assert got["slowest_step_seconds"] == 3.0

@@ -12,7 +12,7 @@ With `--speed` it times training only, every backend and the peer
 interleaved over several rounds, with model-FLOPs utilisation against an
 in-run matmul peak (tools/bench_speed.py):
 
-    python tools/bench_mrpc.py --speed --rounds 3 --steps 24
+    python tools/bench_mrpc.py --speed --rounds 3 --steps 36
 
 It also checks that the backends start from the same place: the loss of
 the first training batch (dropout off) under each backend.
@@ -61,12 +61,16 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--precision", default=None,
+                   help="kft's precision= (the peer stays float32)")
     p.add_argument("--out", default=None, help="default: tools/results/"
                    "mrpc_minilm.json, or speed_mrpc.json with --speed")
     p.add_argument("--speed", action="store_true",
                    help="time training only (tools/bench_speed.py)")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--steps", type=int, default=24)
+    p.add_argument("--steps", type=int, default=36)
+    p.add_argument("--controls", default=None, help="--speed: comma-"
+                   "separated control rows (default: all; '' for none)")
     return p.parse_args(argv)
 
 
@@ -77,6 +81,8 @@ def overrides(args):
               "batch_size": args.batch_size, "seed": args.seed}
     if args.limit:
         values["limit"] = args.limit
+    if args.precision:
+        values["precision"] = args.precision
     return values
 
 

@@ -1,6 +1,6 @@
 """Training speed on MRPC: each kft backend and the HF peer, interleaved.
 
-    python tools/bench_mrpc.py --speed --rounds 3 --steps 24
+    python tools/bench_mrpc.py --speed --rounds 3 --steps 36
 
 Each round measures this machine's fp32 matmul peak, then runs every kft
 backend and the peer once, in turn, each in its own process (the machine
@@ -8,7 +8,10 @@ has 2 cores: one process at a time). Interleaving spreads slow phases of a
 shared machine over all of them; each figure is the median over rounds.
 
 - kft: `kft run recipes/mrpc.py` with `epochs=2 steps_per_epoch=STEPS`;
-  the first epoch compiles each length bucket, the second is timed.
+  the first epoch compiles each length bucket, the second is timed. STEPS
+  must be large enough for the first epoch to meet every bucket the second
+  uses (MRPC, seed 0, 4 buckets: 36), else a compile lands in the timed
+  steps: the `slowest step / median` column shows it.
 - peer: `tools/peer_hf_mrpc.py --max-steps STEPS+5`; its first 5 steps
   are left out (warm-up), so both time STEPS steps at most.
 - controls for `keep_freed_memory` (`kft.allocator`): `torch-release`
@@ -92,6 +95,9 @@ def kft_speed(args, backend, folder, name=None, extra=()):
     return {"examples_per_second": metrics["timing"]["examples_per_second"],
             "clean_steps": metrics["timing"]["clean_steps"],
             "mean_foreign_cpu": metrics["timing"]["mean_foreign_cpu"],
+            "median_step_seconds": metrics["timing"]["median_step_seconds"],
+            "slowest_step_seconds": metrics["timing"][
+                "slowest_step_seconds"],
             "mean_padded_length": metrics["mean_padded_length"]}
 
 
@@ -110,7 +116,12 @@ def peer_speed(args, folder, name=PEER, env=None):
 
 def measure(args):
     """Rows of the interleaved rounds, one per (round, backend)."""
-    names = [*args.backends.split(","), PEER, *CONTROLS]
+    controls = (list(CONTROLS) if args.controls is None
+                else [c for c in args.controls.split(",") if c])
+    unknown = set(controls) - set(CONTROLS)
+    if unknown:
+        sys.exit(f"unknown controls {sorted(unknown)}; use {list(CONTROLS)}")
+    names = [*args.backends.split(","), PEER, *controls]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_speed_") as folder:
         for round_ in range(args.rounds):
@@ -142,11 +153,14 @@ def summarize(args, rows):
         if mine:  # else every run was contaminated: no figure
             speed = statistics.median(r["examples_per_second"] for r in mine)
             length = statistics.median(r["mean_padded_length"] for r in mine)
+            slowest = [r["slowest_step_seconds"] / r["median_step_seconds"]
+                       for r in mine if r.get("median_step_seconds")]
             peak = statistics.median(r["peak_gflops"] for r in mine)
             achieved = speed * length * flops_per_token(args.preset, length)
             row.update(examples_per_second=speed, mean_padded_length=length,
                        model_gflops=achieved / 1e9, peak_gflops=peak,
-                       mfu=achieved / 1e9 / peak)
+                       mfu=achieved / 1e9 / peak,
+                       slowest_to_median=max(slowest, default=None))
         summary.append(row)
     peer = next(s["examples_per_second"] for s in summary
                 if s["backend"] == PEER)
@@ -158,12 +172,13 @@ def summarize(args, rows):
 
 def table(summary):
     lines = ["| backend | examples/s | vs peer | padded length | model "
-             "GFLOP/s | MFU | clean runs |", "|---|---|---|---|---|---|---|"]
+             "GFLOP/s | MFU | slowest step / median | clean runs |",
+             "|---|---|---|---|---|---|---|---|"]
     for s in summary:
         cells = [_num(s.get(k), spec) for k, spec in (
             ("examples_per_second", ".2f"), ("ratio_to_peer", ".2f"),
             ("mean_padded_length", ".1f"), ("model_gflops", ".1f"),
-            ("mfu", ".0%"))]
+            ("mfu", ".0%"), ("slowest_to_median", ".1f"))]
         lines.append(f"| {s['backend']} | {' | '.join(cells)} | "
                      f"{s['runs']} |")
     return "\n".join(lines)
