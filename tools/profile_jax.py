@@ -117,10 +117,11 @@ def main(argv=None):
     for kind, spans in sorted(kinds.items(),
                               key=lambda kv: -sum(e - s for s, e in kv[1])):
         busy = sum(end - start for start, end in spans)
+        union = covered(spans)  # 0 for instantaneous events
         rows.append({"kind": kind, "ms_per_step": busy / 1e9 / args.steps,
                      "share": busy / total, "count_per_step":
                      len(spans) / args.steps,
-                     "threads_at_once": busy / covered(spans)})
+                     "threads_at_once": busy / union if union else None})
     summary = {"wall_s_per_step": wall, "cpu_s_per_step": cpu,
                "thunk_s_per_step": total / 1e12 / args.steps}
     lines = [f"wall {wall:.3f} s a step; process CPU time {cpu:.3f} s "
@@ -131,7 +132,7 @@ def main(argv=None):
     for r in rows[:16]:
         lines.append(f"| {r['kind']} | {r['ms_per_step']:.1f} | "
                      f"{r['share']:.1%} | {r['count_per_step']:.0f} | "
-                     f"{r['threads_at_once']:.2f} |")
+                     f"{_num(r['threads_at_once'])} |")
     text = "\n".join(lines)
     print(text)
     sys.path.insert(0, str(Path(__file__).parent))
@@ -141,6 +142,10 @@ def main(argv=None):
           "One jax training step by XLA op kind, MRPC MiniLM, batch 32 x "
           f"{args.length} tokens")
     return json.dumps(summary)
+
+
+def _num(value):
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":
