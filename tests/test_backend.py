@@ -54,6 +54,44 @@ def test_configure_seeds_and_sets_precision():
         keras.config.set_dtype_policy("float32")
 
 
+def test_one_device_jax_draws_sequential_threefry_bits():
+    # Runs on jax in a subprocess, so every CI backend checks it.
+    code = (
+        "import kft\n"
+        "kft.backend.select('jax')\n"
+        "import jax, keras, numpy as np\n"
+        "from kft import backend, TrainConfig\n"
+        "def mask():\n"
+        "    x = keras.ops.ones((64, 64))\n"
+        "    gen = keras.random.SeedGenerator(5)\n"
+        "    f = jax.jit(lambda: keras.random.dropout(x, 0.5, seed=gen))\n"
+        "    return np.asarray(f())\n"
+        "backend.configure(TrainConfig(seed=1))\n"
+        "assert not jax.config.jax_threefry_partitionable\n"
+        "assert backend.describe(1)['random'] == {\n"
+        "    'prng': 'threefry2x32', 'threefry_partitionable': False}\n"
+        "one = mask()\n"
+        "assert backend.random_bits(2)['threefry_partitionable']\n"
+        "many = mask()\n"
+        "assert backend.random_bits(1) == {\n"
+        "    'prng': 'threefry2x32', 'threefry_partitionable': False}\n"
+        "assert (mask() == one).all(), 'the same setting draws the same'\n"
+        "assert (one != many).any(), 'the setting did not reach keras'\n"
+        "print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, text=True,
+                         capture_output=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "ok"
+
+
+def test_random_bits_changes_only_jax():
+    expected = {} if backend.current() != "jax" else {
+        "prng": "threefry2x32", "threefry_partitionable": False}
+    assert backend.random_bits(1) == expected
+    assert backend.describe(seed=1)["random"] == expected
+
+
 def test_describe_names_backend_versions_and_seed():
     info = backend.describe(seed=7)
     assert info["backend"] == backend.current()
