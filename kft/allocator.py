@@ -14,6 +14,16 @@ and `MALLOC_TRIM_THRESHOLD_` environment variables but usable after start
 up. Freed memory is then reused without a fault. The price is that the
 process keeps its peak memory until it exits. Other C libraries (macOS,
 musl) are left alone.
+
+`one_arena()` is the other half, for memory that threads allocate. glibc
+gives each allocating thread an arena of its own, whose heaps are at most
+64 MiB; a larger block is mapped on its own and unmapped when freed,
+whatever `keep()` says. XLA's CPU runtime allocates on its worker threads,
+large blocks among them: a jax MRPC step (MiniLM, 32 x 64 tokens) took
+184,000 page faults, 0.32 s of kernel time in a 1.02 s step. With one
+arena it takes none, in 0.88 s. Only threads that have not allocated yet
+follow the setting, so `kft.backend.select` calls it before keras and its
+backend start theirs.
 """
 
 import ctypes
@@ -22,6 +32,7 @@ import platform
 
 M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 M_MMAP_MAX = -4
+M_ARENA_MAX = -8
 NEVER = 2**31 - 1  # mallopt takes an int: the largest trim threshold
 
 
@@ -45,6 +56,21 @@ def keep() -> bool:
         return False
     return bool(libc.mallopt(M_MMAP_MAX, 0)
                 and libc.mallopt(M_TRIM_THRESHOLD, NEVER))
+
+
+def one_arena() -> bool:
+    """Makes threads allocate from glibc's main heap instead of arenas of
+    their own, which glibc returns to the OS when they empty.
+
+    Process-wide and lasting. Affects only threads that allocate after it:
+    call it before importing keras (`kft.backend.select` does). Setting
+    `MALLOC_ARENA_MAX=1` before Python starts does the same.
+
+    Returns:
+        True when glibc took the setting, False on other C libraries.
+    """
+    libc = _glibc()
+    return libc is not None and bool(libc.mallopt(M_ARENA_MAX, 1))
 
 
 def _glibc():

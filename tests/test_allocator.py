@@ -25,11 +25,35 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 touched()
 print("FAULTS", resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
+# The same, on a fresh thread, with a block larger than a thread arena's
+# 64 MiB heaps: glibc maps it on its own unless threads share one arena.
+THREAD_FAULTS = """
+import ctypes, resource, threading
+from kft import allocator
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+allocator.keep()
+{setup}
+def touched():
+    block = libc.malloc(128 << 20)
+    ctypes.memset(block, 1, 128 << 20)
+    libc.free(block)
+def twice():
+    touched()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    touched()
+    print("FAULTS", resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+worker = threading.Thread(target=twice)
+worker.start()
+worker.join()
+"""
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 
-def faults(setup):
-    out = subprocess.run([sys.executable, "-c", FAULTS.format(setup=setup)],
+def faults(setup, script=FAULTS):
+    out = subprocess.run([sys.executable, "-c", script.format(setup=setup)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     return int(out.stdout.split("FAULTS")[-1])
@@ -53,3 +77,20 @@ def test_configure_follows_keep_freed_memory(keep):
              f"backend.configure(TrainConfig(keep_freed_memory={keep}))")
     pages = (64 << 20) // 4096
     assert (faults(setup) < pages / 20) is keep
+
+
+@pytest.mark.skipif(not GLIBC, reason="kft.allocator tunes glibc only")
+def test_threads_reuse_freed_memory_in_one_arena():
+    pages = (128 << 20) // 4096
+    assert faults("", THREAD_FAULTS) > pages / 2  # a thread's own mapping
+    assert faults("allocator.one_arena()", THREAD_FAULTS) < pages / 20
+
+
+@pytest.mark.skipif(not GLIBC, reason="kft.allocator tunes glibc only")
+@pytest.mark.parametrize("name", ["jax", "torch", "tensorflow"])
+def test_selecting_jax_puts_threads_in_one_arena(name):
+    # Only jax gains from it (kft.backend._before_jax); select imports no
+    # backend, so the thread below is the process's first.
+    setup = f"import kft\nkft.backend.select({name!r})"
+    one_arena = faults(setup, THREAD_FAULTS) < (128 << 20) // 4096 / 20
+    assert one_arena is (name == "jax")
