@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -205,7 +206,7 @@ def write(args, rows, text, title="MRPC, all-MiniLM-L6-v2"):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     script = Path(sys.argv[0]).name
-    command = f"python tools/{script} " + " ".join(sys.argv[1:])
+    command = shlex.join(["python", f"tools/{script}", *sys.argv[1:]])
     machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                "python": platform.python_version()}
     record = [dict(r, command=command.strip(), machine=machine)
