@@ -104,8 +104,8 @@ def random_bits(devices: int) -> dict:
 
     JAX's default threefry generator is "partitionable": each value is
     computed from its own index, so an array sharded over many devices
-    draws its part on each device. On one device that costs twice the work
-    of the sequential form: drawing one MRPC step's dropout masks (MiniLM,
+    draws its part on each device. On one device it takes about twice as
+    long as the sequential form: drawing one MRPC step's dropout masks (MiniLM,
     32 x 64 tokens) takes 135 ms partitionable and 71 ms not, and the whole
     `fit` step goes from 1.13 s to 1.02 s on this project's 2-core CPU
     (`tools/results/speed_mrpc.md`). So a run on one device uses the
@@ -120,15 +120,16 @@ def random_bits(devices: int) -> dict:
         The setting, for `env.json`: `{}` off JAX, else
         `{"prng": ..., "threefry_partitionable": bool}`.
     """
-    if current() != "jax":
-        return {}
-    import jax
+    if current() == "jax":
+        import jax
 
-    jax.config.update("jax_threefry_partitionable", devices > 1)
+        jax.config.update("jax_threefry_partitionable", devices > 1)
     return _random_setting()
 
 
 def _random_setting():
+    if current() != "jax":
+        return {}
     import jax
 
     config = jax.config
@@ -149,7 +150,7 @@ def describe(seed: int) -> dict:
     versions[current()] = _version(current())
     return {
         "backend": current(),
-        "random": _random_setting() if current() == "jax" else {},
+        "random": _random_setting(),
         "devices": _devices(),
         "versions": versions,
         "seed": seed,

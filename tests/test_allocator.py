@@ -9,12 +9,14 @@ from kft import allocator
 # Allocates and frees 64 MiB with malloc (as torch does for a tensor), then
 # allocates it again and prints the page faults of the second allocation:
 # one per 4 KiB page when glibc gave the memory back, near zero when kept.
-FAULTS = """
-import ctypes, resource
+LIBC = """
+import ctypes, resource, threading
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
+"""
+FAULTS = LIBC + """
 {setup}
 def touched():
     block = libc.malloc(64 << 20)
@@ -27,13 +29,8 @@ print("FAULTS", resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 # The same, on a fresh thread, with a block larger than a thread arena's
 # 64 MiB heaps: glibc maps it on its own unless threads share one arena.
-THREAD_FAULTS = """
-import ctypes, resource, threading
+THREAD_FAULTS = LIBC + """
 from kft import allocator
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc.restype = ctypes.c_void_p
-libc.malloc.argtypes = [ctypes.c_size_t]
-libc.free.argtypes = [ctypes.c_void_p]
 allocator.keep()
 {setup}
 def touched():
