@@ -1,53 +1,60 @@
 """kft: one fine-tuning recipe, three Keras backends.
 
+The public API, re-exported from the subpackages that define it:
+
+- `Recipe`, `TrainConfig` (`kft.config`);
+- `train`, `Result`, `load_model` (`kft.training`);
+- `evaluate` (`kft.commands.evaluate`), `main` (`kft.commands.cli`);
+- `backend` (`kft.runtime.backend`: `kft.backend.select("jax")`);
+- `data` and `model`, the subpackages recipes use.
+
 `import kft` stays light: it imports neither keras nor a backend, so the
 backend can still be chosen (`kft.backend.select`) after it.
 """
 
-from kft import backend
+from kft import data, model, training
+from kft.commands.cli import main
+from kft.commands.evaluate import evaluate
+from kft.config import Recipe, TrainConfig
 from kft.errors import KftError
-from kft.recipe import Recipe, TrainConfig
-from kft.train import Result, train
+from kft.runtime import backend
+from kft.training.result import Result
+from kft.version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
     "KftError",
     "Recipe",
     "Result",
     "TrainConfig",
+    "__version__",
     "backend",
     "data",
     "evaluate",
     "load_model",
     "main",
+    "model",
     "train",
 ]
 
 
-def evaluate(run_dir, **overrides):
-    """Evaluates a finished run directory. See `kft.evaluate`."""
-    from kft.evaluation import evaluate as _evaluate
+def train(recipe, **overrides):
+    """Fine-tunes `recipe` (with `overrides`) and writes its run directory.
 
-    return _evaluate(run_dir, **overrides)
+    See `kft.training.trainer.train`.
+
+    Example:
+
+    ```python
+    import kft
+    kft.backend.select("jax")
+    from recipes import mrpc
+    result = kft.train(mrpc.recipe(), epochs=1, limit=64)
+    ```
+    """
+    return training.train(recipe, **overrides)
 
 
 def load_model(run_dir):
-    """Loads the best model of a run directory, on the current backend."""
-    from kft.rundir import load_model as _load_model
-
-    return _load_model(run_dir)
-
-
-def main(recipe=None, argv=None):
-    """Runs the CLI, or `recipe` with `key=value` arguments from argv."""
-    from kft.cli import main as _main
-
-    return _main(recipe, argv)
-
-
-def __getattr__(name):
-    if name == "data":
-        import importlib
-
-        return importlib.import_module("kft.data")
-    raise AttributeError(f"module 'kft' has no attribute {name!r}")
+    """Loads the best model of a run directory, on the current backend,
+    in Keras safe mode."""
+    return training.load_model(run_dir)

@@ -2,6 +2,6 @@
 
 import sys
 
-from kft.cli import main
+from kft.commands.cli import main
 
 sys.exit(main())

@@ -25,10 +25,7 @@ image_size=160 batch_size=64 momentum=0.9 patience=0` reaches 0.942 (torch),
 
 import dataclasses
 
-import keras_hub
-
 import kft
-from kft.data import image_folder
 from kft.data.images import download_hotdog
 
 
@@ -51,17 +48,14 @@ class Config(kft.TrainConfig):
 
 
 def data(cfg: Config) -> kft.data.Splits:
-    return image_folder(cfg.data_dir or download_hotdog(), limit=cfg.limit,
+    return kft.data.image_folder(cfg.data_dir or download_hotdog(), limit=cfg.limit,
                         validation_split=cfg.validation_split, seed=cfg.seed,
                         strict=cfg.strict, image_size=cfg.image_size)
 
 
-def model(cfg: Config):
-    task = keras_hub.models.ImageClassifier.from_preset(
-        cfg.preset, num_classes=2, load_weights=cfg.pretrained)
-    # The converter resizes to its preset's size; crops arrive at ours.
-    task.preprocessor.image_converter.image_size = (cfg.image_size,) * 2
-    return task
+def model(cfg: Config, class_names):
+    return kft.model.image_classifier(cfg.preset, len(class_names),
+                                      cfg.image_size, cfg.pretrained)
 
 
 def recipe() -> kft.Recipe:

@@ -18,10 +18,7 @@ peer with the same settings 0.787 / 0.853.
 
 import dataclasses
 
-import keras_hub
-
 import kft
-from kft.data import glue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,17 +32,13 @@ class Config(kft.TrainConfig):
 
 
 def data(cfg: Config) -> kft.data.Splits:
-    return glue("mrpc", data_dir=cfg.data_dir, limit=cfg.limit,
+    return kft.data.glue("mrpc", data_dir=cfg.data_dir, limit=cfg.limit,
                 validation_split=cfg.validation_split, seed=cfg.seed)
 
 
-def model(cfg: Config):
-    preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
-        cfg.preset, sequence_length=cfg.sequence_length
-    )
-    return keras_hub.models.TextClassifier.from_preset(
-        cfg.preset, num_classes=2, preprocessor=preprocessor
-    )
+def model(cfg: Config, class_names):
+    return kft.model.text_classifier(cfg.preset, len(class_names),
+                                     cfg.sequence_length)
 
 
 def recipe() -> kft.Recipe:

@@ -16,10 +16,7 @@ learning_rate=5e-5 steps_per_epoch=200`.
 
 import dataclasses
 
-import keras_hub
-
 import kft
-from kft.data import glue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,17 +30,13 @@ class Config(kft.TrainConfig):
 
 
 def data(cfg: Config) -> kft.data.Splits:
-    return glue("sst2", data_dir=cfg.data_dir, limit=cfg.limit,
+    return kft.data.glue("sst2", data_dir=cfg.data_dir, limit=cfg.limit,
                 validation_split=cfg.validation_split, seed=cfg.seed)
 
 
-def model(cfg: Config):
-    preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
-        cfg.preset, sequence_length=cfg.sequence_length
-    )
-    return keras_hub.models.TextClassifier.from_preset(
-        cfg.preset, num_classes=2, preprocessor=preprocessor
-    )
+def model(cfg: Config, class_names):
+    return kft.model.text_classifier(cfg.preset, len(class_names),
+                                     cfg.sequence_length)
 
 
 def recipe() -> kft.Recipe:

@@ -1,10 +1,13 @@
 """GLUE tasks from local TSV files or from TensorFlow Datasets."""
 
-import csv
 import os
 
 import numpy as np
 
+from kft.data import tfds
+from kft.data.carve import carve
+from kft.data.splits import Split, Splits
+from kft.data.tables import read_table
 from kft.errors import KftError
 
 # Task name -> (text columns, class names).
@@ -38,16 +41,12 @@ def glue(task, data_dir=None, limit=None, validation_split=0.0, seed=0):
     s1, s2 = splits.train.x
     ```
     """
-    from kft.data import Split, Splits
-
     if task not in TASKS:
         raise KftError(f"unknown GLUE task {task!r}; use one of "
                        + ", ".join(TASKS))
     columns, classes = TASKS[task]
     if data_dir is None:
-        from kft.data.tfds import load_glue
-
-        splits = load_glue(task, columns)
+        splits = tfds.load_glue(task, columns)
     else:
         splits = _local(data_dir, columns, classes, validation_split, seed)
     splits = {k: Split(*v).take(limit) for k, v in splits.items()}
@@ -73,8 +72,6 @@ def _local(data_dir, columns, classes, validation_split, seed):
                 "validation_split=F to carve validation out of train"
             )
     if "validation" not in splits:
-        from kft.data.carve import carve
-
         x, y, path = splits["train"]
         (x, y), validation = carve(
             x, y, validation_split, seed,
@@ -101,45 +98,26 @@ def read_glue_tsv(path, columns, classes):
         `(x, y, path)`: `x` a string array, or a tuple of them for pairs,
         and `y` an int32 array.
     """
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(rows, None)
-        if header is None:
-            raise KftError(f"{path} is empty; it needs a header line and rows")
-        wanted = ("label", *columns)
-        missing = [c for c in wanted if c not in header]
-        if missing:
-            raise KftError(
-                f"{path}:1: header lacks column(s) {', '.join(missing)}; "
-                f"expected tab-separated columns {', '.join(wanted)}"
-            )
-        where = [header.index(c) for c in wanted]
-        texts, labels = _rows(path, rows, len(header), where, classes)
-    if not labels:
+    table = read_table(path)
+    wanted = ("label", *columns)
+    missing = [c for c in wanted if c not in table.columns]
+    if missing:
+        raise KftError(
+            f"{path}:1: header lacks column(s) {', '.join(missing)}; "
+            f"expected tab-separated columns {', '.join(wanted)}"
+        )
+    if not len(table):
         raise KftError(f"{path} has a header but no examples; the split "
                        "is empty")
-    x = tuple(np.array(t, dtype=object) for t in texts)
-    y = np.array(labels, dtype="int32")
-    return (x if len(x) > 1 else x[0]), y, path
-
-
-def _rows(path, rows, width, where, classes):
     index = {c: i for i, c in enumerate(classes)}
-    texts = [[] for _ in where[1:]]
     labels = []
-    for line, row in enumerate(rows, start=2):
-        if len(row) != width:
-            raise KftError(
-                f"{path}:{line}: expected {width} tab-separated columns, "
-                f"found {len(row)}; fix or remove that line"
-            )
-        label = row[where[0]]
+    for row, label in enumerate(table.column("label")):
         if label not in index:
             raise KftError(
-                f"{path}:{line}: label {label!r} is not one of the task's "
-                f"classes ({', '.join(classes)})"
+                f"{table.where(row)}: label {label!r} is not one of the "
+                f"task's classes ({', '.join(classes)})"
             )
         labels.append(index[label])
-        for text, col in zip(texts, where[1:], strict=True):
-            text.append(row[col])
-    return texts, labels
+    x = tuple(np.array(table.column(c), dtype=object) for c in columns)
+    y = np.array(labels, dtype="int32")
+    return (x if len(x) > 1 else x[0]), y, path

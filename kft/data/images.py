@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from kft.data.carve import carve
+from kft.data.splits import Split, Splits
 from kft.errors import KftError
 
 HOTDOG_URL = "http://d2l-data.s3-accelerate.amazonaws.com/hotdog.zip"
@@ -54,8 +56,6 @@ def image_folder(data_dir, limit=None, validation_split=0.2, seed=0,
     splits.train.x[0], splits.train.y[0]
     ```
     """
-    from kft.data import Split, Splits
-
     if not os.path.isdir(data_dir):
         raise KftError(f"data_dir {data_dir!r} is not a folder; point "
                        "data_dir= at a folder holding train/<class>/ images")
@@ -165,7 +165,7 @@ def _files(split_dir, classes):
             "folders in every split")
     paths, labels = [], []
     for label, name in enumerate(classes):
-        images = _images(os.path.join(split_dir, name))
+        images = find_images(os.path.join(split_dir, name))
         if not images:
             raise KftError(
                 f"{os.path.join(split_dir, name)} has no images; add "
@@ -175,7 +175,8 @@ def _files(split_dir, classes):
     return np.array(paths, dtype=object), np.array(labels, dtype="int32")
 
 
-def _images(folder):
+def find_images(folder):
+    """The image files under `folder`, nested ones too, sorted."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -185,8 +186,6 @@ def _images(folder):
 
 
 def _carve(paths, labels, classes, fraction, seed, train_dir):
-    from kft.data.carve import carve
-
     return carve(paths, labels, fraction, seed,
                  [os.path.join(train_dir, name) for name in classes],
                  train_dir, "add a validation/ folder", unit="image")
@@ -221,95 +220,3 @@ def _problem(path):
         reason = re.sub(r"\{\{.*?\}\}|\[Op:\w+\]", "", e.message).strip()
         return f"does not decode ({reason or 'not an image'})"
     return None
-
-
-def decode_image(path):
-    """Reads and decodes one image file into a uint8 `(H, W, 3)` tensor.
-
-    The first frame of an animation is used; gray and RGBA become RGB.
-    """
-    import tensorflow as tf
-
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3,
-                               expand_animations=False)
-    image.set_shape([None, None, 3])
-    return image
-
-
-def load_pipeline(split, batch_size, image_size, training=False, seed=0,
-                  start=None):
-    """A batched `tf.data.Dataset` of `(image, label)` for an image split.
-
-    Training reshuffles every epoch and applies
-    `kft.augment.random_resized_crop` and a random horizontal flip. Epoch
-    k's order and each image's crop and flip are drawn from `(seed, k)`
-    alone (`kft.data.stream`), so runs repeat exactly, and a resumed run
-    sees the same images as one that never stopped. Evaluation resizes the
-    shorter side to `image_size * 256 / 224` and crops the center. Images
-    are float32 in 0..255, not normalized: the model's preprocessor (its
-    image converter) does that.
-
-    Args:
-        split: kft.data.Split. `x` holds image paths, `y` integer labels.
-        batch_size: int.
-        image_size: int. Output height and width.
-        training: bool. Shuffle and augment.
-        seed: int. Seeds the shuffle and the augmentation.
-        start: int or None. Training only: an endless stream from global
-            batch `start` (see `kft.data.Split.dataset`).
-
-    Example:
-
-    ```python
-    splits = kft.data.image_folder("../shared/data/hotdog", limit=64)
-    ds = load_pipeline(splits.train, 32, 224, training=True)
-    images, labels = next(iter(ds))      # (32, 224, 224, 3), (32,)
-    ```
-    """
-    import tensorflow as tf
-
-    from kft import augment
-    from kft.data import stream
-
-    if training:
-        one_pass = _training_pass(split, batch_size, image_size, seed)
-        count = stream.batches(len(split), batch_size)
-        return stream.feed(one_pass, count, start).prefetch(tf.data.AUTOTUNE)
-
-    def prepare(path, label):
-        return augment.center_crop(decode_image(path), image_size), label
-
-    ds = tf.data.Dataset.from_tensor_slices((split.x, split.y))
-    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def _training_pass(split, batch_size, image_size, seed):
-    """`one_pass(p, first)` of augmented training images (`kft.data.stream`).
-
-    Image `i` in pass `p` is cropped and flipped with a stateless seed
-    folded from `(seed, p, i)`.
-    """
-    import tensorflow as tf
-
-    from kft import augment
-    from kft.data import stream
-
-    paths, labels = tf.constant(split.x), tf.constant(split.y)
-
-    def prepare(p, i):
-        key = tf.random.experimental.stateless_fold_in(
-            tf.stack([tf.constant(seed, tf.int64), p]), i)
-        crop_seed, flip_seed = tf.unstack(tf.random.split(key, 2))
-        image = augment.random_resized_crop(decode_image(paths[i]),
-                                            image_size, seed=crop_seed)
-        image = tf.image.stateless_random_flip_left_right(image, flip_seed)
-        return image, labels[i]
-
-    def one_pass(p, first):
-        order = stream.pass_order(len(split), batch_size, seed, p, first)
-        return tf.data.Dataset.from_tensor_slices(order).map(
-            lambda i: prepare(p, i), num_parallel_calls=tf.data.AUTOTUNE
-        ).batch(batch_size)
-
-    return one_pass

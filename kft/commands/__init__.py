@@ -1,0 +1,12 @@
+"""What a user runs: the `kft` command line, and the commands that work
+on finished run directories.
+
+- `cli`: `kft run`, `resume`, `show` and the rest (click);
+- `evaluate`, `eval_data`, `eval_report`: `kft eval`;
+- `predict`: `kft predict`;
+- `export`: `kft export`;
+- `report`: `kft report`.
+
+The top layer: it may use every other. Its modules stay light at import,
+so the CLI chooses the backend before keras loads.
+"""

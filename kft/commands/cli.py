@@ -1,0 +1,254 @@
+"""The `kft` command line. It chooses the backend before keras is imported.
+
+    kft run RECIPE [--backend B] [--smoke] [key=value ...]
+    kft resume RUN_DIR [--backend B] [key=value ...]
+    kft show RECIPE [--backend B] [--smoke] [key=value ...]
+    kft eval RUN_DIR [--backend B] [key=value ...]
+    kft report RUN_DIR [RUN_DIR ...] [--out report.md]
+    kft predict RUN_DIR [INPUT ...] [--input FILE] [--output FILE]
+    kft export RUN_DIR --format keras|saved_model|onnx [--out DIR]
+    kft preset import SOURCE --out DIR
+
+Every module imported here is light: the heavy work is reached through
+`kft.training`'s deferred names after `start` has chosen the backend.
+Native libraries' noise on standard error is hidden (`kft.runtime.quiet`)
+unless `kft -v` asks for it.
+"""
+
+import dataclasses
+import json
+import sys
+
+import click
+
+from kft import config, training
+from kft.commands import evaluate, export, predict, report
+from kft.commands.eval_report import terminal
+from kft.errors import KftError
+from kft.model import importer
+from kft.runtime import backend as backends
+from kft.runtime import quiet
+from kft.training import resume
+
+BACKEND = click.option(
+    "--backend",
+    type=click.Choice(list(backends.BACKENDS)),
+    default=None,
+    help="Keras backend; default: $KERAS_BACKEND, else Keras's default.",
+)
+OVERRIDES = click.argument("overrides", nargs=-1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also show the native libraries' start-up lines "
+                   "(CUDA probing, oneDNN notices), hidden by default.")
+def cli(verbose):
+    """Fine-tune KerasHub models: one recipe, torch, jax or tensorflow."""
+    if not verbose:
+        quiet.hide_native_noise()
+
+
+def start(name):
+    """Selects backend `name` (None: `KERAS_BACKEND`) before keras loads."""
+    backends.select(name)
+
+
+@cli.command()
+@click.argument("recipe")
+@BACKEND
+@click.option("--smoke", is_flag=True,
+              help="A few steps on a few examples: checks a recipe runs.")
+@OVERRIDES
+def run(recipe, backend, smoke, overrides):
+    """Train RECIPE (a file such as recipes/mrpc.py, or a module).
+
+    OVERRIDES are typed key=value settings, e.g. epochs=2 learning_rate=3e-5;
+    `kft show RECIPE` lists them all.
+    """
+    start(backend)
+    result = training.train(resolve(recipe, overrides, smoke))
+    click.echo(json.dumps({"run_dir": result.run_dir, **result.metrics}))
+
+
+@cli.command("resume")
+@click.argument("run_dir")
+@BACKEND
+@OVERRIDES
+def resume_(run_dir, backend, overrides):
+    """Continue RUN_DIR, an unfinished run, from its last backup.
+
+    The recipe file and settings come from RUN_DIR/config.json (so this
+    imports that recipe file), the backend from RUN_DIR/env.json. OVERRIDES
+    may change only what does not change the training: verbose,
+    backup_every_steps.
+    """
+    start(backend or resume.run_backend(run_dir))
+    recipe = resume.recipe_of(run_dir, config.parse(overrides))
+    result = training.train(recipe)
+    click.echo(json.dumps({"run_dir": result.run_dir, **result.metrics}))
+
+
+@cli.command()
+@click.argument("recipe")
+@BACKEND
+@click.option("--smoke", is_flag=True, help="Show the --smoke settings.")
+@OVERRIDES
+def show(recipe, backend, smoke, overrides):
+    """Print RECIPE's resolved config, with OVERRIDES applied.
+
+    Needs no backend: --backend is accepted, as `kft run` takes it, and
+    only selects it for a recipe that imports keras itself.
+    """
+    backends.select(backend)
+    resolved = resolve(recipe, overrides, smoke)
+    values = dataclasses.asdict(resolved.config)
+    click.echo(json.dumps({"recipe": resolved.name, "config": values},
+                          indent=2))
+
+
+@cli.command("eval")
+@click.argument("run_dir")
+@BACKEND
+@OVERRIDES
+def eval_(run_dir, backend, overrides):
+    """Evaluate RUN_DIR's saved model on a labelled split.
+
+    OVERRIDES are key=value: data_dir (default: the run's own), split
+    (train, validation, test; default validation), batch_size, limit (the
+    first N examples), worst (how many worst-classified examples to list;
+    default 10). Writes RUN_DIR/eval-SPLIT.json and eval-SPLIT.md. The
+    run's recipe is never imported.
+    """
+    start(backend)
+    result = evaluate.evaluate(run_dir, **config.parse(overrides))
+    click.echo(terminal(result))
+    click.echo()
+    for suffix in (".json", ".md"):
+        path = evaluate.eval_path(run_dir, result["split"], suffix)
+        click.echo(f"wrote {path}")
+
+
+@cli.command("report")
+@click.argument("run_dirs", nargs=-1, required=True)
+@click.option("--out", default=None,
+              help="Also write the comparison as Markdown to this file.")
+def report_(run_dirs, out):
+    """Compare run directories side by side (no model is loaded).
+
+    One row per RUN_DIR: recipe, backend, epochs, best epoch, validation
+    metrics, training time and speed, and the config keys that differ.
+    """
+    click.echo(report.compare(run_dirs, out))
+    if out:
+        click.echo(f"wrote {out}")
+
+
+@cli.command("predict")
+@click.argument("run_dir")
+@click.argument("inputs", nargs=-1)
+@click.option("--input", "input_path", metavar="FILE",
+              help="A .tsv, .csv, .jsonl or .parquet file (a header naming "
+                   "the input columns), or a folder of images, instead of "
+                   "INPUTS.")
+@click.option("--output", metavar="FILE",
+              help="Write the predictions to FILE.jsonl or FILE.tsv.")
+@click.option("--batch-size", type=int, default=None,
+              help="Default: the run's own batch size.")
+@BACKEND
+def predict_(run_dir, inputs, input_path, output, batch_size, backend):
+    """Predict classes with RUN_DIR's saved model.
+
+    INPUTS are one pair (sentence1 sentence2) for a pair task, one or more
+    sentences, or image paths. Prints the label, the class probabilities
+    (p_CLASS) and the input, one line each. A file's columns are the
+    run's input columns (GLUE's sentence1, sentence2 or sentence for the
+    GLUE recipes), or image (a path, relative to the file). The run's
+    recipe is never imported; the model loads in Keras safe mode on any
+    backend.
+    """
+    start(backend)
+    for line in predict.run(run_dir, inputs, input_path, output,
+                            batch_size):
+        click.echo(line)
+
+
+@cli.command("export")
+@click.argument("run_dir")
+@click.option("--format", "format_", required=True,
+              type=click.Choice(list(export.FORMATS)))
+@click.option("--out", metavar="DIR",
+              help="The folder to write; default RUN_DIR/export-FORMAT.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+@BACKEND
+def export_(run_dir, format_, out, overwrite, backend):
+    """Export RUN_DIR's model to a folder, with an export.json naming its
+    inputs and outputs.
+
+    keras: model.keras, the whole task (raw inputs), on any backend.
+    saved_model and onnx: the backbone and head only, taking the
+    preprocessor's output (token ids, segment ids, padding mask; or
+    normalised images) and returning logits. These are traced on
+    TensorFlow: without --backend, kft export runs on tensorflow; with
+    another backend, that step runs in a tensorflow subprocess. onnx needs
+    the onnx and tf2onnx packages (pip install -e '.[dev]').
+    """
+    if backend is None and format_ in export.ON_TENSORFLOW and (
+            "keras" not in sys.modules):  # else: a tensorflow subprocess
+        backend = "tensorflow"
+    start(backend)
+    click.echo(f"wrote {export.export(run_dir, format_, out, overwrite)}")
+
+
+@cli.group()
+def preset():
+    """Make local KerasHub presets, for offline use."""
+
+
+@preset.command("import")
+@click.argument("source")
+@click.option("--out", required=True, help="The preset folder to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+def import_(source, out, overwrite):
+    """Turn a Hugging Face folder or pip package SOURCE into a preset."""
+    start(None)
+    click.echo(importer.import_preset(source, out, overwrite=overwrite))
+
+
+def resolve(spec, overrides, smoke):
+    """The recipe `spec` names, with `--smoke` and `key=value` applied."""
+    recipe = config.load(spec)
+    values = dict(config.SMOKE) if smoke else {}
+    values.update(config.parse(overrides))
+    return recipe.replace(**values)
+
+
+def main(recipe=None, argv=None):
+    """Entry point of `kft`; with `recipe`, acts as `kft run` on it.
+
+    Args:
+        recipe: kft.Recipe or None. Lets a recipe file run itself:
+            `python recipes/mrpc.py epochs=2`.
+        argv: list of str or None. Arguments; default `sys.argv[1:]`.
+
+    Returns:
+        The exit status: 0, or 2 for bad input (`kft: error: ...`).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if recipe is not None:
+            result = training.train(recipe.replace(**config.parse(argv)))
+            print(json.dumps({"run_dir": result.run_dir, **result.metrics}))
+            return 0
+        cli.main(args=argv, prog_name="kft", standalone_mode=False)
+        return 0
+    except KftError as error:
+        click.echo(f"kft: error: {error}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code

@@ -1,0 +1,94 @@
+"""`tf.data` pipelines of image splits: decoding, augmentation, batching.
+
+Training images are shuffled each epoch and augmented (`kft.data.augment`)
+with draws from `(seed, epoch, image)` alone (`kft.data.stream`);
+evaluation images are resized and center-cropped.
+"""
+
+from kft.data import augment, stream
+
+
+def decode_image(path):
+    """Reads and decodes one image file into a uint8 `(H, W, 3)` tensor.
+
+    The first frame of an animation is used; gray and RGBA become RGB.
+    """
+    import tensorflow as tf
+
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3,
+                               expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def load_pipeline(split, batch_size, image_size, training=False, seed=0,
+                  start=None):
+    """A batched `tf.data.Dataset` of `(image, label)` for an image split.
+
+    Training reshuffles every epoch and applies
+    `kft.augment.random_resized_crop` and a random horizontal flip. Epoch
+    k's order and each image's crop and flip are drawn from `(seed, k)`
+    alone (`kft.data.stream`), so runs repeat exactly, and a resumed run
+    sees the same images as one that never stopped. Evaluation resizes the
+    shorter side to `image_size * 256 / 224` and crops the center. Images
+    are float32 in 0..255, not normalized: the model's preprocessor (its
+    image converter) does that.
+
+    Args:
+        split: kft.data.Split. `x` holds image paths, `y` integer labels.
+        batch_size: int.
+        image_size: int. Output height and width.
+        training: bool. Shuffle and augment.
+        seed: int. Seeds the shuffle and the augmentation.
+        start: int or None. Training only: an endless stream from global
+            batch `start` (see `kft.data.Split.dataset`).
+
+    Example:
+
+    ```python
+    splits = kft.data.image_folder("../shared/data/hotdog", limit=64)
+    ds = load_pipeline(splits.train, 32, 224, training=True)
+    images, labels = next(iter(ds))      # (32, 224, 224, 3), (32,)
+    ```
+    """
+    import tensorflow as tf
+
+    if training:
+        one_pass = _training_pass(split, batch_size, image_size, seed)
+        count = stream.batches(len(split), batch_size)
+        return stream.feed(one_pass, count, start).prefetch(tf.data.AUTOTUNE)
+
+    def prepare(path, label):
+        return augment.center_crop(decode_image(path), image_size), label
+
+    ds = tf.data.Dataset.from_tensor_slices((split.x, split.y))
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _training_pass(split, batch_size, image_size, seed):
+    """`one_pass(p, first)` of augmented training images (`kft.data.stream`).
+
+    Image `i` in pass `p` is cropped and flipped with a stateless seed
+    folded from `(seed, p, i)`.
+    """
+    import tensorflow as tf
+
+    paths, labels = tf.constant(split.x), tf.constant(split.y)
+
+    def prepare(p, i):
+        key = tf.random.experimental.stateless_fold_in(
+            tf.stack([tf.constant(seed, tf.int64), p]), i)
+        crop_seed, flip_seed = tf.unstack(tf.random.split(key, 2))
+        image = augment.random_resized_crop(decode_image(paths[i]),
+                                            image_size, seed=crop_seed)
+        image = tf.image.stateless_random_flip_left_right(image, flip_seed)
+        return image, labels[i]
+
+    def one_pass(p, first):
+        order = stream.pass_order(len(split), batch_size, seed, p, first)
+        return tf.data.Dataset.from_tensor_slices(order).map(
+            lambda i: prepare(p, i), num_parallel_calls=tf.data.AUTOTUNE
+        ).batch(batch_size)
+
+    return one_pass

@@ -1,0 +1,152 @@
+"""Every private or version-specific API kft uses, in one place.
+
+Each use below names the package versions it was tested with (`TESTED`),
+checks that the API is there, and falls back to the public API when it is
+not, or when the installed version is not a tested one. The fallbacks give
+the same results, more slowly, except where a docstring says otherwise.
+`KFT_PUBLIC_API=1` in the environment (or `force_public(True)`) takes
+every fallback, which the tests use to run both paths.
+
+| use | private API | fallback |
+|---|---|---|
+| `adam_slots` | Keras `Adam._momentums`, `_velocities` | Keras's own update |
+| `variable_index` | Keras `Optimizer._get_variable_index` | match by path |
+| `torch_fused_adam` | `torch._fused_adam_` | Keras's own update |
+| `all_layers` | Keras `Layer._flatten_layers` | walk `.layers` |
+| `callback_fields` | `EarlyStopping`, `ReduceLROnPlateau` state | none |
+| `set_threefry_partitionable` | `jax_threefry_partitionable` | JAX default |
+"""
+
+import functools
+import os
+from importlib import metadata
+
+# Package -> version prefixes the private uses were tested with.
+TESTED = {
+    "keras": ("3.15.",),
+    "torch": ("2.13.",),
+    "jax": ("0.10.",),
+}
+_forced = {"public": False}
+
+# The attributes of Keras callbacks that hold their state between epochs
+# (undocumented; set in `on_train_begin`).
+CALLBACK_FIELDS = {
+    "EarlyStopping": ("wait", "stopped_epoch", "best", "best_epoch"),
+    "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
+}
+
+
+def force_public(on=True):
+    """Takes (or stops taking) every public fallback, in this process."""
+    _forced["public"] = bool(on)
+
+
+def tested(package):
+    """Whether `package`'s installed version is one kft was tested with
+    (and no fallback is forced)."""
+    if _forced["public"] or os.environ.get("KFT_PUBLIC_API") == "1":
+        return False
+    return _tested_version(package, TESTED.get(package, ()))
+
+
+@functools.cache
+def _tested_version(package, prefixes):
+    try:
+        version = metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return False
+    return version.startswith(prefixes)
+
+
+def adam_slots(optimizer, variable):
+    """`(m, v)`: the first and second moments a Keras Adam keeps for
+    `variable`, or None (then use Keras's own `update_step`)."""
+    if not tested("keras"):
+        return None
+    index = variable_index(optimizer, variable)
+    momentums = getattr(optimizer, "_momentums", None)
+    velocities = getattr(optimizer, "_velocities", None)
+    if index is None or momentums is None or velocities is None:
+        return None
+    return momentums[index], velocities[index]
+
+
+def variable_index(optimizer, variable):
+    """The position of `variable` among the variables `optimizer` was
+    built with. TensorFlow's trainer passes the raw `tf.Variable` to
+    `update_step`; the fallback matches it by its path (its name up to
+    `:`), which holds outside `tf.distribute` replicas."""
+    if tested("keras") and hasattr(optimizer, "_get_variable_index"):
+        return optimizer._get_variable_index(variable)
+    paths = getattr(optimizer, "_kft_paths", None)
+    if paths is None:
+        return None
+    return paths.get(variable_path(variable))
+
+
+def remember_paths(optimizer, variables):
+    """Records the paths of the variables `optimizer` is built with, for
+    `variable_index`'s fallback."""
+    optimizer._kft_paths = {variable_path(v): i
+                            for i, v in enumerate(variables)}
+
+
+def variable_path(variable):
+    """A Keras variable's `path`, or a raw backend variable's name
+    without its `:0`."""
+    path = getattr(variable, "path", None)
+    if path is None:
+        path = str(getattr(variable, "name", "")).rsplit(":", 1)[0]
+    return path
+
+
+def torch_fused_adam():
+    """`torch._fused_adam_` (one kernel per Adam update), or None."""
+    if not tested("torch"):
+        return None
+    import torch
+
+    return getattr(torch, "_fused_adam_", None)
+
+
+def all_layers(model):
+    """Every layer inside `model`, nested ones included, once each."""
+    if tested("keras") and hasattr(model, "_flatten_layers"):
+        return list(model._flatten_layers(include_self=False))
+    found, seen = [], {id(model)}
+    stack = list(reversed(getattr(model, "layers", [])))
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        found.append(layer)
+        stack.extend(reversed(getattr(layer, "layers", [])))
+    return found
+
+
+def callback_fields(callback):
+    """The attributes that hold `callback`'s state between epochs, for a
+    backup, or None: without them a resumed run restarts the callback's
+    counting (patience, cooldown) at the backup's epoch."""
+    fields = CALLBACK_FIELDS.get(type(callback).__name__)
+    if fields is None or not tested("keras"):
+        return None
+    if not all(hasattr(callback, f) for f in fields):
+        return None
+    return fields
+
+
+def set_threefry_partitionable(on):
+    """Sets JAX's `jax_threefry_partitionable` flag; returns whether it
+    was set (False: JAX keeps its default)."""
+    if not tested("jax"):
+        return False
+    import jax
+
+    try:
+        jax.config.update("jax_threefry_partitionable", bool(on))
+    except (AttributeError, KeyError, ValueError):
+        return False
+    return True

@@ -1,0 +1,135 @@
+"""TensorFlow: `tf.distribute` strategies (GPUs, TPUs, many workers).
+
+The model is built and compiled inside the strategy's scope; Keras's
+TensorFlow trainer then distributes each global batch over the replicas
+(`experimental_distribute_dataset`), sums the gradients and aggregates the
+metrics. The strategy is, in this order:
+
+- `MultiWorkerMirroredStrategy` when `TF_CONFIG` names a cluster (each
+  worker runs the same command with its own `TF_CONFIG`);
+- `TPUStrategy` on a TPU (`TPU_NAME` set, or a TPU VM's `/dev/accel*`);
+- `MirroredStrategy` over this host's GPUs, or over its logical CPUs when
+  there are several (tests).
+"""
+
+import glob
+import json
+import os
+
+from kft.errors import KftError
+from kft.runtime.distribute import batches
+from kft.runtime.distribute.topology import Topology, resolve
+
+
+def configure(config):
+    """Creates the strategy for this run (None for a single device)."""
+    import tensorflow as tf
+
+    cluster = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    workers = sum(len(v) for k, v in cluster.get("cluster", {}).items()
+                  if k in ("chief", "worker"))
+    tpu = bool(os.environ.get("TPU_NAME") or glob.glob("/dev/accel*"))
+    # Decided before TensorFlow starts its runtime (listing devices does):
+    # multi-worker collectives must be configured before that.
+    devices = [] if workers > 1 or tpu else _local_devices(tf)
+    strategy = resolve(config.distribute,
+                       max(workers, len(devices), 2 if tpu else 1))
+    if strategy == "model_parallel":
+        raise KftError(
+            "distribute=model_parallel is not supported on tensorflow: kft "
+            "shards models with keras.distribution, which runs on JAX. Use "
+            "distribute=data_parallel, or --backend jax")
+    if strategy == "none":
+        if workers > 1:
+            raise KftError(
+                f"TF_CONFIG names {workers} workers but distribute=none: "
+                "every worker would train alone and write the same run; "
+                "use distribute=data_parallel (or auto)")
+        return Topology(devices=tuple(devices[:1])), None
+    if workers > 1:
+        engine = tf.distribute.MultiWorkerMirroredStrategy()
+        name = "MultiWorkerMirroredStrategy"
+    elif tpu:
+        engine = _tpu_strategy(tf)
+        name = "TPUStrategy"
+    else:
+        engine = tf.distribute.MirroredStrategy(devices)
+        name = "MirroredStrategy"
+    return Topology(
+        strategy=strategy, engine=f"tf.distribute.{name}",
+        replicas=engine.num_replicas_in_sync, processes=max(workers, 1),
+        rank=_rank(cluster), mesh_shape=(engine.num_replicas_in_sync,),
+        mesh_axes=("replica",),
+        devices=tuple(engine.extended.worker_devices)), engine
+
+
+def _local_devices(tf):
+    """This host's GPUs, else its logical CPUs."""
+    found = (tf.config.list_logical_devices("GPU")
+             or tf.config.list_logical_devices("CPU"))
+    return [d.name for d in found]
+
+
+def _tpu_strategy(tf):
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu=os.environ.get("TPU_NAME", "local"))
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _rank(cluster):
+    """0 for the process that writes: the chief, else worker 0."""
+    task = cluster.get("task", {})
+    if not task:
+        return 0
+    if "chief" in cluster.get("cluster", {}):
+        return 0 if task.get("type") == "chief" else 1 + task.get("index", 0)
+    return task.get("index", 0)
+
+
+def describe(engine):
+    return {}
+
+
+def scope(engine):
+    return engine.scope()
+
+
+def prepare_model(model, engine):
+    pass
+
+
+def optimizer_class(kind, engine):
+    return kind
+
+
+def datasets(train, validation, class_weight, examples, topology, engine):
+    """Pads every global batch to split evenly over the replicas; the
+    strategy splits it (and shards it over workers) inside `fit`."""
+    train = batches.pad(train, topology.replicas, class_weight)
+    validation = batches.pad(validation, topology.replicas, None, examples)
+    return train.map(_no_bool), validation.map(_no_bool), None
+
+
+def _no_bool(*batch):
+    """Boolean inputs (KerasHub's `padding_mask`) as int32: Keras 3.15's
+    TensorFlow trainer averages a first distributed batch over the
+    replicas to build the model (`_maybe_symbolic_build`), and
+    TensorFlow cannot add booleans. The models take either."""
+    import tensorflow as tf
+
+    return tf.nest.map_structure(
+        lambda t: tf.cast(t, "int32") if t.dtype == tf.bool else t, batch)
+
+
+def metric_totals(engine):
+    return None
+
+
+def reset(engine):
+    pass
+
+
+def shards(engine):
+    return None

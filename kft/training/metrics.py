@@ -1,0 +1,84 @@
+"""Binary-task metrics computed from two-class logits, in `keras.ops`."""
+
+import keras
+from keras import ops
+
+
+def positive_probability(logits):
+    """Probability of class 1 from `(batch, 2)` logits (or `(batch, 1)`)."""
+    logits = ops.cast(logits, "float32")
+    if logits.shape[-1] == 1:
+        return ops.sigmoid(logits[:, 0])
+    return ops.softmax(logits, axis=-1)[:, 1]
+
+
+@keras.saving.register_keras_serializable(package="kft")
+class BinaryF1(keras.metrics.Metric):
+    """F1 of class 1 for integer labels and two-class logits.
+
+    Example:
+
+    ```python
+    f1 = kft.training.metrics.BinaryF1()
+    f1.update_state([1, 0, 1], [[0.0, 2.0], [1.0, 0.0], [3.0, 0.0]])
+    f1.result()  # 2 * 1 / (2 * 1 + 0 + 1) = 0.667
+    ```
+    """
+
+    def __init__(self, name="f1", dtype="float32"):
+        super().__init__(name=name, dtype=dtype)
+        self._direction = "up"
+        zeros = keras.initializers.Zeros()
+        self.tp = self.add_variable((), zeros, dtype="float32", name="tp")
+        self.fp = self.add_variable((), zeros, dtype="float32", name="fp")
+        self.fn = self.add_variable((), zeros, dtype="float32", name="fn")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(ops.reshape(y_true, (-1,)), "float32")
+        y_pred = ops.cast(positive_probability(y_pred) > 0.5, "float32")
+        weight = 1.0 if sample_weight is None else ops.cast(
+            ops.reshape(sample_weight, (-1,)), "float32"
+        )
+        self.tp.assign_add(ops.sum(weight * y_true * y_pred))
+        self.fp.assign_add(ops.sum(weight * (1.0 - y_true) * y_pred))
+        self.fn.assign_add(ops.sum(weight * y_true * (1.0 - y_pred)))
+
+    def result(self):
+        denominator = 2.0 * self.tp + self.fp + self.fn
+        return ops.divide_no_nan(2.0 * self.tp, denominator)
+
+    def reset_state(self):
+        for variable in (self.tp, self.fp, self.fn):
+            variable.assign(0.0)
+
+
+@keras.saving.register_keras_serializable(package="kft")
+class BinaryAUC(keras.metrics.AUC):
+    """ROC AUC of class 1 for integer labels and two-class logits."""
+
+    def __init__(self, name="auc", num_thresholds=1000, **kwargs):
+        kwargs.pop("from_logits", None)
+        super().__init__(name=name, num_thresholds=num_thresholds, **kwargs)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.reshape(y_true, (-1,))
+        return super().update_state(
+            y_true, positive_probability(y_pred), sample_weight
+        )
+
+
+def metrics_for(num_classes):
+    """The metrics `train` reports: accuracy, plus F1 and AUC for 2
+    classes."""
+    if num_classes == 2:
+        return binary_metrics()
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+def binary_metrics():
+    """The default metrics of a two-class task: accuracy, F1 and AUC."""
+    return [
+        keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        BinaryF1(),
+        BinaryAUC(),
+    ]
