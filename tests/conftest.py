@@ -1,18 +1,28 @@
-"""Shared fixtures: tiny presets built once per session, real data paths.
+"""Shared fixtures: tiny presets and tiny data, built once per session.
+
+Tiers (markers), so a developer can run part of the suite:
+
+- `unit`: fast, in-process; every test without another tier marker;
+- `integration`: trains or loads a tiny model, or runs `kft` in a
+  subprocess;
+- `multiprocess`: several processes train together (distribution);
+- `real_data`: reads ../shared/data beside the repository. Without that
+  folder these tests are deselected, and the run says so.
+
+    bash tools/test.sh torch -m unit               # the fast tier
+    bash tools/test.sh torch -m "not real_data"    # from a clean clone
 
 The backend is fixed per process (`KERAS_BACKEND`); CI runs the whole suite
 once per backend. Tests that need another backend use a subprocess.
 """
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from support import ASSETS, SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+TIERS = ("integration", "multiprocess")
+_deselected = []
 
 
 def pytest_addoption(parser):
@@ -21,6 +31,15 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(t in item.keywords for t in TIERS):
+            item.add_marker(pytest.mark.unit)
+    if not SHARED_DATA.is_dir():
+        real = [i for i in items if "real_data" in i.keywords]
+        if real:
+            _deselected.extend(real)
+            items[:] = [i for i in items if "real_data" not in i.keywords]
+            config.hook.pytest_deselected(items=real)
     if config.getoption("--run-large"):
         return
     skip = pytest.mark.skip(reason="large: needs --run-large")
@@ -29,40 +48,86 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_report_header(config):
+    found = "found" if SHARED_DATA.is_dir() else "missing"
+    return f"real data: {SHARED_DATA} ({found})"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _deselected:
+        terminalreporter.write_line(
+            f"deselected {len(_deselected)} real_data test(s): "
+            f"{SHARED_DATA} is missing (they read the real MRPC, SST-2 "
+            "and hot-dog data); CI runs them")
+
+
 @pytest.fixture(scope="session")
 def backend():
-    from kft.backend import current
+    from kft.runtime.backend import current
 
     return current()
 
 
 @pytest.fixture(scope="session")
 def mrpc_dir():
-    return _shared("mrpc")
+    """Tiny invented sentence pairs in GLUE MRPC format (tests/assets)."""
+    return str(ASSETS / "pairs")
 
 
 @pytest.fixture(scope="session")
 def sst2_dir():
-    return _shared("sst2")
-
-
-def _shared(name):
-    path = SHARED_DATA / name
-    if not path.is_dir():
-        pytest.fail(f"{path} is missing: tests read real data from "
-                    "../shared/data beside the repository")
-    return str(path)
+    """Tiny invented sentences in GLUE SST-2 format (tests/assets)."""
+    return str(ASSETS / "sentences")
 
 
 @pytest.fixture(scope="session")
-def hotdog_dir():
+def topics_dir():
+    """Tiny invented 4-topic texts as CSV, string labels (tests/assets)."""
+    return str(ASSETS / "topics")
+
+
+@pytest.fixture(scope="session")
+def hotdog_dir(tmp_path_factory):
+    """A folder `train/{hotdog,not-hotdog}/` of 12 drawn images each."""
+    from assets.images import write_image_folder
+
+    return write_image_folder(tmp_path_factory.mktemp("hotdog"),
+                              splits=(("train", 12),))
+
+
+@pytest.fixture(scope="session")
+def hotdog_photos(tmp_path_factory):
+    """A folder `train/{hotdog,not-hotdog}/` of 8 drawn images each,
+    without `validation/`: runs carve it."""
+    from assets.images import write_image_folder
+
+    return write_image_folder(tmp_path_factory.mktemp("photos"),
+                              splits=(("train", 8),), seed=1)
+
+
+def _shared(name):
+    return str(SHARED_DATA / name)
+
+
+@pytest.fixture(scope="session")
+def real_mrpc_dir():
+    return _shared("mrpc")
+
+
+@pytest.fixture(scope="session")
+def real_sst2_dir():
+    return _shared("sst2")
+
+
+@pytest.fixture(scope="session")
+def real_hotdog_dir():
     return _shared("hotdog")
 
 
 @pytest.fixture(scope="session")
 def tiny_resnet(tmp_path_factory):
     """A 2-stage random ResNet image-classifier preset folder (32x32)."""
-    from kft.testing import tiny_image_preset
+    from kft.model.tiny import tiny_image_preset
 
     return tiny_image_preset(str(tmp_path_factory.mktemp("tiny_resnet")))
 
@@ -70,14 +135,14 @@ def tiny_resnet(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory):
     """A 2-layer, hidden-size-16 random BERT classifier preset folder."""
-    from kft.testing import tiny_text_preset
+    from kft.model.tiny import tiny_text_preset
 
     return tiny_text_preset(str(tmp_path_factory.mktemp("tiny_bert")))
 
 
 @pytest.fixture(scope="session")
 def tiny_mrpc_run(tiny_bert, mrpc_dir, tmp_path_factory):
-    """A finished 2-epoch MRPC run of the tiny BERT: a `kft.Result`."""
+    """A finished 2-epoch MRPC-format run of the tiny BERT: a `Result`."""
     import kft
     from recipes import mrpc
 
@@ -90,7 +155,7 @@ def tiny_mrpc_run(tiny_bert, mrpc_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_sst2_run(tiny_bert, sst2_dir, tmp_path_factory):
-    """A finished 1-epoch SST-2 run of the tiny BERT: a `kft.Result`."""
+    """A finished 1-epoch SST-2-format run of the tiny BERT: a `Result`."""
     import kft
     from recipes import sst2
 
@@ -104,7 +169,7 @@ def tiny_sst2_run(tiny_bert, sst2_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_hotdog_run(tiny_resnet, hotdog_dir, tmp_path_factory):
     """A finished 1-epoch hot-dog run of the tiny ResNet on 32x32 crops of
-    8 photos per split: a `kft.Result`."""
+    8 drawn images per split: a `Result`."""
     import kft
     from recipes import hotdog
 
@@ -115,34 +180,5 @@ def tiny_hotdog_run(tiny_resnet, hotdog_dir, tmp_path_factory):
     return kft.train(recipe)
 
 
-def next_backend(backend):
-    """The backend a cross-backend test compares with. Each CI run checks
-    the next one, so the three runs together cover every pair."""
-    from kft.backend import BACKENDS
-
-    return BACKENDS[(BACKENDS.index(backend) + 1) % len(BACKENDS)]
-
-
-def run_kft(*args, backend=None, env=None, timeout=600, cwd=ROOT):
-    """Runs `python -m kft ARGS` in a subprocess; returns CompletedProcess."""
-    environ = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-    if backend:
-        environ["KERAS_BACKEND"] = backend
-    return subprocess.run(
-        [sys.executable, "-m", "kft", *args], capture_output=True,
-        text=True, env=environ, timeout=timeout, cwd=cwd,
-    )
-
-
-@pytest.fixture(scope="session")
-def hotdog_photos(hotdog_dir, tmp_path_factory):
-    """A folder `train/<class>/` of 8 real photos per class (symlinks into
-    ../shared/data/hotdog), without `validation/`: runs carve it."""
-    root = tmp_path_factory.mktemp("hotdog_photos")
-    train = os.path.join(hotdog_dir, "train")
-    for name in sorted(os.listdir(train)):
-        os.makedirs(root / "train" / name)
-        for photo in sorted(os.listdir(os.path.join(train, name)))[:8]:
-            os.symlink(os.path.join(train, name, photo),
-                       root / "train" / name / photo)
-    return str(root)
+def pytest_configure(config):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

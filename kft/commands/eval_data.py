@@ -9,7 +9,7 @@ never imported.
 import os
 
 from kft import rundir
-from kft.data import glue, images
+from kft.data import glue_tasks, images
 from kft.data.splits import Split
 from kft.errors import KftError
 
@@ -40,7 +40,7 @@ def run_inputs(run_dir, record):
                 f"of the recipes {', '.join(sorted(RECIPE_TASKS))}, and "
                 "runs whose config.json records `inputs` (train again with "
                 "this kft)")
-        columns, classes = glue.TASKS[task]
+        columns, classes = glue_tasks.TASKS[task]
         kind = "text_pair" if len(columns) == 2 else "text"
         return {"kind": kind, "class_names": list(classes), "task": task,
                 "image_size": None}
@@ -78,13 +78,13 @@ def _download(task, split):
     if task is None:
         raise KftError("the run read its data from its recipe's own source; "
                        "pass data_dir=PATH, a folder with a labelled "
-                       f"{glue.SPLIT_FILES[split]}")
-    found = getattr(glue.glue(task), split)
+                       f"{glue_tasks.SPLIT_FILES[split]}")
+    found = getattr(glue_tasks.glue(task), split)
     if found is None:
         raise KftError(
             f"TensorFlow Datasets glue/{task} has no labelled {split} "
             f"split; pass data_dir=PATH with a labelled "
-            f"{glue.SPLIT_FILES[split]}")
+            f"{glue_tasks.SPLIT_FILES[split]}")
     return found
 
 
@@ -92,12 +92,12 @@ def _tsv_split(inputs, data_dir, split):
     columns = COLUMNS[inputs["kind"]]
     if not os.path.isdir(data_dir):
         raise KftError(f"data_dir {data_dir!r} is not a folder")
-    path = os.path.join(data_dir, glue.SPLIT_FILES[split])
+    path = os.path.join(data_dir, glue_tasks.SPLIT_FILES[split])
     if not os.path.isfile(path):
         raise KftError(
             f"{path} is missing; split={split} reads that file (GLUE "
             f"format: a header naming label and {', '.join(columns)})")
-    return Split(*glue.read_glue_tsv(path, columns,
+    return Split(*glue_tasks.read_glue_tsv(path, columns,
                                      tuple(inputs["class_names"])))
 
 

@@ -2,7 +2,7 @@
 
 - `splits`: `Split` and `Splits`, a dataset as in-memory arrays;
 - `tables`: the one reader of TSV, CSV, JSON Lines and Parquet files;
-- `glue`, `tfds`: GLUE tasks from local TSV files or TensorFlow Datasets;
+- `glue_tasks`, `tfds`: GLUE tasks from local TSV files or TensorFlow Datasets;
 - `images`: image folders of class subfolders;
 - `pipelines`, `augment`: image decoding and augmentation in `tf.data`;
 - `stream`: training batches in an order drawn from `(seed, epoch)`;
@@ -14,7 +14,7 @@
 Uses `kft.errors` only from kft; TensorFlow only inside functions.
 """
 
-from kft.data.glue import glue, read_glue_tsv
+from kft.data.glue_tasks import glue, read_glue_tsv
 from kft.data.images import image_folder
 from kft.data.splits import Split, Splits
 from kft.data.tables import Table, read_table

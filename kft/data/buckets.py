@@ -18,11 +18,10 @@ Cutting the padding changes no result: the padding mask hides padded
 positions, so the logits equal those at full padding (tested).
 """
 
-import contextlib
-
 import numpy as np
 
 from kft.data import stream
+from kft.runtime import compat
 
 CHUNK = 50  # batches sorted together: Hugging Face's "megabatch" size
 MULTIPLE = 8  # bucket lengths are multiples of this
@@ -207,19 +206,8 @@ def dataset(features, y, batch_size, bounds, shuffle=False, seed=0,
     return stream.feed(one_pass, count, start).prefetch(2)
 
 
-@contextlib.contextmanager
 def preprocessed(model):
-    """While open, `model.fit`/`evaluate` take already-tokenized features.
-
-    KerasHub tasks run their preprocessor over every batch, unless it is
-    None (`Task.preprocess_samples` then passes the batch on unaltered).
-    So the preprocessor is set aside for the duration, through the task's
-    public `preprocessor` property, and put back after; the model saves
-    with it.
-    """
-    preprocessor = model.preprocessor
-    model.preprocessor = None
-    try:
-        yield model
-    finally:
-        model.preprocessor = preprocessor
+    """A context in which `model.fit`/`evaluate` take already-tokenized
+    features instead of raw text (`kft.runtime.compat.tokenized_inputs`);
+    the model keeps its preprocessor, and saves with it."""
+    return compat.tokenized_inputs(model)

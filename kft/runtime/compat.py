@@ -15,8 +15,10 @@ every fallback, which the tests use to run both paths.
 | `all_layers` | Keras `Layer._flatten_layers` | walk `.layers` |
 | `callback_fields` | `EarlyStopping`, `ReduceLROnPlateau` state | none |
 | `set_threefry_partitionable` | `jax_threefry_partitionable` | JAX default |
+| `tokenized_inputs` | KerasHub `preprocess_samples` | `preprocessor=None` |
 """
 
+import contextlib
 import functools
 import os
 from importlib import metadata
@@ -24,6 +26,7 @@ from importlib import metadata
 # Package -> version prefixes the private uses were tested with.
 TESTED = {
     "keras": ("3.15.",),
+    "keras-hub": ("0.32.",),
     "torch": ("2.13.",),
     "jax": ("0.10.",),
 }
@@ -150,3 +153,50 @@ def set_threefry_partitionable(on):
     except (AttributeError, KeyError, ValueError):
         return False
     return True
+
+
+@contextlib.contextmanager
+def tokenized_inputs(model):
+    """While open, a KerasHub task's `fit`/`evaluate` take batches that are
+    already preprocessed (tokenized), without running its preprocessor.
+
+    KerasHub runs `Task.preprocess_samples` over every batch. The tested
+    path replaces that method on this instance with Keras's
+    `pack_x_y_sample_weight`, leaving `model.preprocessor` in place (so a
+    model saved meanwhile keeps it). The fallback sets the public
+    `preprocessor` property to None, which KerasHub documents as "inputs
+    unaltered", and keeps the preprocessor in `held_preprocessor(model)`
+    for `kft.training.saving.save` to put back while it saves.
+    """
+    import keras
+
+    if tested("keras-hub") and hasattr(model, "preprocess_samples"):
+        model.preprocess_samples = keras.utils.pack_x_y_sample_weight
+        try:
+            yield model
+        finally:
+            del model.preprocess_samples
+        return
+    preprocessor = model.preprocessor
+    model.preprocessor = None
+    object.__setattr__(model, "_kft_held_preprocessor", preprocessor)
+    try:
+        yield model
+    finally:
+        object.__delattr__(model, "_kft_held_preprocessor")
+        model.preprocessor = preprocessor
+
+
+@contextlib.contextmanager
+def preprocessor_in_place(model):
+    """While open, `model.preprocessor` is the real one, even inside
+    `tokenized_inputs`'s fallback (for saving)."""
+    held = getattr(model, "_kft_held_preprocessor", None)
+    if held is None:
+        yield model
+        return
+    model.preprocessor = held
+    try:
+        yield model
+    finally:
+        model.preprocessor = None

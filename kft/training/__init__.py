@@ -6,7 +6,7 @@
 - `callbacks`: the best model, NaN check, curves, unfreezing, timing;
 - `backup`, `checkpoint`, `callback_state`, `resume`: a run that goes on
   exactly after a kill;
-- `predictions`, `scores`: outputs over a split, and what they score;
+- `outputs`, `scores`: outputs over a split, and what they score;
 - `saving`: the model saved atomically and loaded in safe mode;
 - `record`, `result`, `timing`: `config.json`, `Result`, step timing.
 
@@ -25,8 +25,8 @@ LAZY = {
     "train": "trainer",
     "prepare": "trainer",
     "load_model": "saving",
-    "predictions": "predictions",
-    "classification_metrics": "predictions",
+    "predictions": "outputs",
+    "classification_metrics": "outputs",
 }
 __all__ = sorted(LAZY)
 

@@ -20,6 +20,7 @@ from kft.errors import KftError
 from kft.rundir import atomic
 from kft.runtime import backend
 from kft.training import checkpoint
+from kft.training.record import config_record
 
 # Settings that may differ between a run and its resumption.
 FREE = ("verbose", "output_dir", "backup_every_steps", "keep_freed_memory")
@@ -50,7 +51,7 @@ def find(run_dir, recipe):
         return None
     record = rundir.read_run(run_dir, recipe=recipe.name)
     check_settings(run_dir, record["config"],
-                   record.config_record(recipe)["config"])
+                   config_record(recipe)["config"])
     check_backend(run_dir)
     try:
         saved = checkpoint.load(run_dir)

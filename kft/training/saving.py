@@ -6,6 +6,7 @@ import warnings
 from kft import rundir
 from kft.errors import KftError
 from kft.rundir import atomic
+from kft.runtime import compat
 
 # Imported for their registered Keras classes, which a saved model names.
 from kft.training import fused_adam, losses, metrics, optimizers, schedules
@@ -17,7 +18,8 @@ def save(model, path):
     """Saves `model` to `path` (`.keras`) through a temporary file and a
     rename: a kill leaves the old file or the new one."""
     with atomic.written(path, ".keras") as temporary:  # Keras wants .keras
-        model.save(temporary)
+        with compat.preprocessor_in_place(model):
+            model.save(temporary)
 
 
 def load_model(run_dir):

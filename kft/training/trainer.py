@@ -19,7 +19,7 @@ from kft.training import (
     losses,
     metrics,
     optimizers,
-    predictions,
+    outputs,
     record,
     resume,
     schedules,
@@ -144,7 +144,7 @@ def _fit(model, cfg, splits, steps, path, saved=None, writes=True):
         seconds = time.time() - start + backup.seconds
         values = model.evaluate(validation_ds, verbose=0, return_dict=True)
         if writes:
-            predictions.write_plots(path, model, validation_ds,
+            outputs.write_plots(path, model, validation_ds,
                                     splits.class_names)
     scores = {k: float(v) for k, v in values.items()}
     best_epoch = None if best.best_epoch is None else best.best_epoch + 1

@@ -1,0 +1,52 @@
+"""kft/confusion.py: the confusion matrix and the worst examples, checked
+against counts and orders worked out by hand."""
+
+import numpy as np
+import pytest
+
+from kft import KftError
+from kft.training.scores import confusion_matrix, probabilities, worst
+
+
+def test_confusion_matrix_counts_match_a_hand_count():
+    y_true = [0, 0, 0, 1, 1, 2, 2, 2, 2]
+    y_pred = [0, 1, 0, 1, 2, 2, 0, 2, 2]
+    # true 0: predicted 0, 1, 0   -> [2, 1, 0]
+    # true 1: predicted 1, 2      -> [0, 1, 1]
+    # true 2: predicted 2, 0, 2, 2 -> [1, 0, 3]
+    expected = [[2, 1, 0], [0, 1, 1], [1, 0, 3]]
+    assert confusion_matrix(y_true, y_pred, 3).tolist() == expected
+
+
+def test_a_class_never_seen_still_gets_its_row_and_column():
+    matrix = confusion_matrix(np.array([1, 1]), np.array([1, 0]), 3)
+    assert matrix.tolist() == [[0, 0, 0], [1, 1, 0], [0, 0, 0]]
+    assert matrix.dtype == np.int64
+
+
+@pytest.mark.parametrize("y_true, y_pred, words", [
+    ([0, 2], [0, 1], "true label 2 is outside 0..1 (2 classes)"),
+    ([0, 1], [-1, 1], "predicted label -1 is outside 0..1"),
+])
+def test_labels_outside_the_classes_are_refused(y_true, y_pred, words):
+    with pytest.raises(KftError) as error:
+        confusion_matrix(y_true, y_pred, 2)
+    assert words in str(error.value)
+
+
+def test_probabilities_are_a_stable_softmax():
+    probs = probabilities([[0.0, 0.0], [1000.0, 0.0], [0.0, np.log(3.0)]])
+    np.testing.assert_allclose(probs, [[0.5, 0.5], [1.0, 0.0],
+                                       [0.25, 0.75]], atol=1e-12)
+
+
+def test_worst_orders_by_the_probability_of_the_true_class():
+    probs = np.array([[0.9, 0.1],   # true 0: 0.9
+                      [0.6, 0.4],   # true 1: 0.4
+                      [0.2, 0.8],   # true 0: 0.2
+                      [0.6, 0.4],   # true 1: 0.4 (tie: keeps order)
+                      [0.3, 0.7]])  # true 1: 0.7
+    y = [0, 1, 0, 1, 1]
+    assert worst(y, probs, 3).tolist() == [2, 1, 3]
+    assert worst(y, probs, 10).tolist() == [2, 1, 3, 4, 0]
+    assert worst(y, probs, 0).tolist() == []
