@@ -3,8 +3,8 @@
 Tiers (markers), so a developer can run part of the suite:
 
 - `unit`: fast, in-process; every test without another tier marker;
-- `integration`: trains or loads a tiny model, or runs `kft` in a
-  subprocess;
+- `integration`: trains or loads a tiny model (any test using a fixture
+  of `MODEL_FIXTURES`), or runs `kft` or a backend in a subprocess;
 - `multiprocess`: several processes train together (distribution);
 - `real_data`: reads ../shared/data beside the repository. Without that
   folder these tests are deselected, and the run says so.
@@ -22,6 +22,10 @@ import pytest
 from support import ASSETS, SHARED_DATA
 
 TIERS = ("integration", "multiprocess")
+# A test that uses one of these fixtures (directly or through another)
+# builds or trains a model: it is `integration` without saying so.
+MODEL_FIXTURES = {"tiny_bert", "tiny_resnet", "lite0", "tiny_mrpc_run",
+                  "tiny_sst2_run", "tiny_hotdog_run"}
 _deselected = []
 
 
@@ -32,6 +36,9 @@ def pytest_addoption(parser):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) and (
+                "multiprocess" not in item.keywords):
+            item.add_marker(pytest.mark.integration)
         if not any(t in item.keywords for t in TIERS):
             item.add_marker(pytest.mark.unit)
     if not SHARED_DATA.is_dir():

@@ -241,8 +241,8 @@ def test_bad_input_exits_2_and_writes_nothing(tiny_mrpc_run, tmp_path,
 def test_an_unreadable_image_is_named(tiny_hotdog_run, photos, tmp_path,
                                       capsys):
     broken = write(tmp_path, "broken.jpg", "not a photo")
-    listing = write(tmp_path, "images.tsv", f"image\n{photos}/hotdog-k_10.jpg"
-                    "\nbroken.jpg\n")
+    listing = write(tmp_path, "images.tsv",
+                    f"image\n{photos}/hotdog-hotdog_000.jpg\nbroken.jpg\n")
     run = tiny_hotdog_run.run_dir
     assert main(argv=["predict", run, broken]) == 2
     assert f"{broken} is not a readable image" in capsys.readouterr().err

@@ -214,6 +214,7 @@ def test_real_hotdog_folder_carves_a_stratified_validation_split(
                for p, y in zip(splits.train.x, splits.train.y, strict=True))
 
 
+@pytest.mark.integration
 def test_failed_hotdog_download_names_data_dir(tmp_path):
     import subprocess
     import sys

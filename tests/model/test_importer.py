@@ -343,6 +343,7 @@ def test_uncased_is_assumed_from_a_lowercase_vocabulary(
     assert tokenizer.lowercase and tokenizer.strip_accents
 
 
+@pytest.mark.integration
 def test_installed_package_matches_hf_tokenizer_and_model(tmp_path):
     try:
         importlib.metadata.distribution(MINILM)

@@ -68,6 +68,7 @@ def test_freed_memory_is_reused_without_page_faults():
         pages / 20)
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(not GLIBC, reason="kft.allocator tunes glibc only")
 @pytest.mark.parametrize("keep", [True, False])
 def test_configure_follows_keep_freed_memory(keep):

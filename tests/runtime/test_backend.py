@@ -27,6 +27,7 @@ def test_selecting_another_backend_after_import_keras_fails_loudly():
         backend.select(other)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", backend.BACKENDS)
 def test_select_before_import_decides_the_backend(name):
     code = ("import kft, sys\n"
@@ -55,6 +56,7 @@ def test_configure_seeds_and_sets_precision():
         keras.config.set_dtype_policy("float32")
 
 
+@pytest.mark.integration
 def test_one_device_jax_draws_sequential_threefry_bits():
     # Runs on jax in a subprocess, so every CI backend checks it.
     code = (

@@ -1,10 +1,10 @@
-"""kft/distribute: each backend's own engine against single-device training.
+"""kft/runtime/distribute: each backend's own engine against single-device training.
 
 The suite runs once per backend; each engine test dispatches on the
 current backend and checks that backend's engine, in a subprocess with
 several devices (JAX: 4 forced host devices; TensorFlow: 2 logical CPUs;
-torch: 2 `torchrun` processes on gloo). Runs use the tiny BERT, real MRPC
-rows, `dropout=0` and a high learning rate, so the weights move far more
+torch: 2 `torchrun` processes on gloo). Runs use the tiny BERT, tiny
+invented MRPC-format rows, `dropout=0` and a high learning rate, so the weights move far more
 than any difference between the engines.
 """
 
@@ -99,6 +99,7 @@ def _torchrun(tiny_bert, mrpc_dir, out):
     return {"out": out, "stdout": done.stdout, "start": start, "one": one}
 
 
+@pytest.mark.multiprocess
 def test_data_parallel_matches_single_device(backend, engine_runs):
     if backend == "torch":
         return _check_torchrun(engine_runs)
@@ -148,6 +149,7 @@ def _largest(a, b):
                for x, y in zip(a, b, strict=True))
 
 
+@pytest.mark.multiprocess
 def test_model_parallel_shards_kernels_or_is_refused(backend, request,
                                                      tiny_bert, mrpc_dir):
     if backend != "jax":
@@ -173,6 +175,7 @@ def test_model_parallel_shards_kernels_or_is_refused(backend, request,
     _assert_same_weights(run)
 
 
+@pytest.mark.multiprocess
 def test_batch_that_does_not_split_is_a_clear_error(backend, request,
                                                     tiny_bert, mrpc_dir,
                                                     monkeypatch):
