@@ -48,9 +48,10 @@ class Config(kft.TrainConfig):
 
 
 def data(cfg: Config) -> kft.data.Splits:
-    return kft.data.image_folder(cfg.data_dir or download_hotdog(), limit=cfg.limit,
-                        validation_split=cfg.validation_split, seed=cfg.seed,
-                        strict=cfg.strict, image_size=cfg.image_size)
+    return kft.data.image_folder(
+        cfg.data_dir or download_hotdog(), limit=cfg.limit,
+        validation_split=cfg.validation_split, seed=cfg.seed,
+        strict=cfg.strict, image_size=cfg.image_size)
 
 
 def model(cfg: Config, class_names):

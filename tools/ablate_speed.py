@@ -87,9 +87,10 @@ def worker(args, backend, variant):
     import keras
     import numpy as np
 
-    from kft import buckets
-    from kft.timing import CLEAN_FOREIGN_CORES, cpu_snapshot, foreign_cores
-    from kft.train import prepare
+    from kft.data import buckets
+    from kft.runtime import compat
+    from kft.training.callbacks import StepTimer
+    from kft.training.trainer import prepare
     from recipes import mrpc
 
     overrides = {"preset": args.preset, "data_dir": str(DATA), "limit": 64,
@@ -101,7 +102,7 @@ def worker(args, backend, variant):
         model.compile(optimizer=_keras_adamw(model.optimizer),
                       loss=model.loss, metrics=model.metrics[1:] or None)
     if variant == "no_attention_dropout":
-        for layer in model.backbone._flatten_layers():
+        for layer in compat.all_layers(model.backbone):
             if isinstance(layer, keras.layers.MultiHeadAttention):
                 layer._dropout = 0.0
     if variant == "jit":
@@ -110,35 +111,25 @@ def worker(args, backend, variant):
     features = buckets.tokenize(model.preprocessor, splits.train.x)
     x = {k: v[:32, :args.length] for k, v in features.items()}
     y = splits.train.y[:32]
-    model.preprocess_samples = keras.utils.pack_x_y_sample_weight
-    times = []
+    timer = StepTimer()  # kft's one step clock, as in every kft run
+    with compat.tokenized_inputs(model):
+        if variant == "train_step_only":
+            _torch_steps(model, x, y, args.steps, timer.clock)
+        elif variant == "numpy_feed":
+            xs = {k: np.repeat(v, args.steps, axis=0) for k, v in x.items()}
+            model.fit(xs, np.tile(y, args.steps), batch_size=32, epochs=1,
+                      shuffle=False, verbose=0, callbacks=[timer])
+        else:
+            import tensorflow as tf
 
-    class Clock(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            self.start = cpu_snapshot()
-
-        def on_train_batch_end(self, batch, logs=None):
-            now = cpu_snapshot()
-            times.append((now[0] - self.start[0],
-                          foreign_cores(self.start, now)))
-
-    if variant == "train_step_only":
-        _torch_steps(model, x, y, args.steps, times)
-    elif variant == "numpy_feed":
-        xs = {k: np.repeat(v, args.steps, axis=0) for k, v in x.items()}
-        model.fit(xs, np.tile(y, args.steps), batch_size=32, epochs=1,
-                  shuffle=False, verbose=0, callbacks=[Clock()])
-    else:
-        import tensorflow as tf
-
-        ds = tf.data.Dataset.from_tensors((x, y)).repeat(args.steps)
-        model.fit(ds, epochs=1, verbose=0, callbacks=[Clock()])
-    kept = times[args.warmup:]
-    clean = [s for s, f in kept if f is not None and f < CLEAN_FOREIGN_CORES]
+            ds = tf.data.Dataset.from_tensors((x, y)).repeat(args.steps)
+            model.fit(ds, epochs=1, verbose=0, callbacks=[timer])
+    summary = timer.summary(32, skip_steps=args.warmup)
     print("RESULT", json.dumps({
         "backend": backend, "variant": variant,
-        "seconds_per_step": statistics.median(clean) if clean else None,
-        "clean_steps": len(clean), "timed_steps": len(kept),
+        "seconds_per_step": summary["median_step_seconds"],
+        "clean_steps": summary["clean_steps"],
+        "timed_steps": summary["timed_steps"],
         "optimizer": type(model.optimizer).__module__}))
 
 
@@ -151,21 +142,18 @@ def _keras_adamw(fused):
     return optimizer
 
 
-def _torch_steps(model, x, y, steps, times):
+def _torch_steps(model, x, y, steps, clock):
     """The torch trainer's step, called directly: fit's loop left out."""
     import torch
-
-    from kft.timing import cpu_snapshot, foreign_cores
 
     model.make_train_function()
     batch = ({k: torch.as_tensor(v) for k, v in x.items()},
              torch.as_tensor(y))
-    for _ in range(steps):
-        start = cpu_snapshot()
+    clock.epoch_begin(0)
+    for step in range(steps):
         logs = model.train_function([batch])
         float(logs["loss"])
-        now = cpu_snapshot()
-        times.append((now[0] - start[0], foreign_cores(start, now)))
+        clock.step_end(step)
 
 
 def run_worker(args, backend, variant):

@@ -40,7 +40,7 @@ BACKENDS = ("torch", "jax", "tensorflow")
 
 FIRST_LOSS = """
 import json, sys
-from kft.train import prepare
+from kft.training.trainer import prepare
 from recipes import mrpc
 recipe = mrpc.recipe().replace(**json.loads(sys.argv[1]))
 splits, model, _ = prepare(recipe)

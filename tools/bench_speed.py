@@ -14,7 +14,7 @@ shared machine over all of them; each figure is the median over rounds.
   steps: the `slowest step / median` column shows it.
 - peer: `tools/peer_hf_mrpc.py --max-steps STEPS+5`; its first 5 steps
   are left out (warm-up), so both time STEPS steps at most.
-- controls for `keep_freed_memory` (`kft.allocator`): `torch-release`
+- controls for `keep_freed_memory` (`kft.runtime.allocator`): `torch-release`
   is kft on torch with `keep_freed_memory=false` (glibc's default), and
   `hf-torch-keep` is the peer with the same glibc settings given through
   `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647`. Ratios are to
@@ -36,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kft import allocator
+from kft.runtime import allocator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ PEER = "hf-torch"
 # name: (kft backend or None for the peer, extra overrides, extra env)
 CONTROLS = {
     "torch-release": ("torch", ["keep_freed_memory=false"], {}),
-    "hf-torch-keep": (None, [], {  # what kft.allocator.keep() sets
+    "hf-torch-keep": (None, [], {  # what kft.runtime.allocator.keep() sets
         "MALLOC_MMAP_MAX_": "0",
         "MALLOC_TRIM_THRESHOLD_": str(allocator.NEVER)}),
     **{f"{b}-bf16": (b, ["precision=mixed_bfloat16"], {})

@@ -80,8 +80,8 @@ def main():
     p.add_argument("--limit", type=int, default=600)
     args = p.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "torch")
-    from kft.augment import center_crop
-    from kft.data.images import decode_image
+    from kft.data.augment import center_crop
+    from kft.data.pipelines import decode_image
 
     sd = state_dict()
     print("| class folder | TF-SAME padding | symmetric padding |")

@@ -32,13 +32,14 @@ Choices:
 * With ``--max-steps`` the schedule spans ``min(max_steps, epochs * steps)``
   steps, like the HF ``Trainer``.
 
-Timing: every step (batch ready -> optimizer step done) is timed with
-``time.perf_counter``. Around each step the machine's busy CPU time
-(``/proc/stat``) and this process's CPU time (``os.times``, children included)
-are sampled; ``foreign_cpu = (machine busy - own) / wall`` in cores. A step
-is clean when ``foreign_cpu < 0.25``. ``examples_per_second`` counts clean
-steps only, from the second epoch on (or after the first 5 steps of a single
-epoch), as kft times itself.
+Timing: kft's own step clock (`kft.training.timing.StepClock`), so kft
+and the peer are timed by one definition: a step runs from the end of the
+previous step (or the epoch's start, so batch collation counts, as the
+input pipeline does for kft) to the end of its optimizer step; a step is
+clean when the foreign CPU load during it is under 0.25 cores;
+``examples_per_second`` counts clean steps only, from the second epoch on
+(or after the first 5 steps of a single epoch), without each epoch's last
+(maybe short) batch.
 ``wall_time_s`` is the whole ``run()``: loading, tokenization, training and
 every evaluation.
 
@@ -49,7 +50,6 @@ is the command line entry point.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import json
 import math
@@ -58,16 +58,18 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from kft.data.tables import read_table
+from kft.errors import KftError
+from kft.rundir import atomic
+from kft.training.timing import StepClock
+
 MAX_LENGTH = 128
 WEIGHT_DECAY = 0.01
-CLEAN_THRESHOLD = 0.25  # cores of foreign load above which a step is dirty
-WARMUP_STEPS_EXCLUDED = 5  # first steps of epoch 1 left out of throughput
 NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias")
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared/data/mrpc"
 
@@ -141,26 +143,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def read_tsv(path: Path, limit: int | None) -> list[tuple[str, str, int]]:
-    """Rows (sentence1, sentence2, label); sentences hold bare quotes."""
-    rows = []
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader)
-        col = {name: i for i, name in enumerate(header)}
-        missing = {"label", "sentence1", "sentence2"} - col.keys()
-        if missing:
-            raise PeerError(f"{path}: header lacks {sorted(missing)}")
-        for rec in reader:
-            if limit is not None and len(rows) >= limit:
-                break
-            rows.append(
-                (
-                    rec[col["sentence1"]],
-                    rec[col["sentence2"]],
-                    int(rec[col["label"]]),
-                )
-            )
-    return rows
+    """Rows (sentence1, sentence2, label), read by kft's one table reader
+    (quoting off: sentences hold bare quotes)."""
+    try:
+        table = read_table(str(path))
+        columns = [table.column(c) for c in ("sentence1", "sentence2",
+                                             "label")]
+    except KftError as error:
+        raise PeerError(str(error)) from None
+    rows = [(s1, s2, int(label)) for s1, s2, label in zip(*columns,
+                                                          strict=True)]
+    return rows[:limit]
 
 
 def encode(tokenizer, rows: list[tuple[str, str, int]]) -> list[dict]:
@@ -218,80 +211,6 @@ def classification_metrics(labels, probs, loss: float) -> dict:
         "f1": float(f1),
         "auc": roc_auc(labels, probs),
         "loss": float(loss),
-    }
-
-
-# ------------------------------------------------------------------- timing
-
-
-def machine_busy_s() -> float | None:
-    """Busy CPU seconds of the whole machine (all CPUs), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-    except OSError:
-        return None
-    # user nice system idle iowait irq softirq steal (guest is in user)
-    v = [int(x) for x in fields[1:9]]
-    busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_s() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-def sample() -> tuple[float | None, float, float]:
-    return machine_busy_s(), own_cpu_s(), time.perf_counter()
-
-
-def step_record(before, after, n_examples: int, epoch: int, step: int,
-                tokens: int = 0):
-    wall = after[2] - before[2]
-    foreign = None
-    if before[0] is not None and after[0] is not None and wall > 0:
-        own = after[1] - before[1]
-        foreign = max(0.0, (after[0] - before[0] - own) / wall)
-    return {
-        "epoch": epoch,
-        "step": step,
-        "wall_s": wall,
-        "n": n_examples,
-        "tokens": tokens,
-        "foreign_cpu": foreign,
-    }
-
-
-def timing_summary(steps: list[dict]) -> dict:
-    """Throughput over clean, post-warm-up steps, plus load statistics."""
-
-    def clean(s):
-        return s["foreign_cpu"] is None or s["foreign_cpu"] < CLEAN_THRESHOLD
-
-    clean_steps = [s for s in steps if clean(s)]
-    # As kft's StepTimer: from the second epoch when there is one.
-    several = len({s["epoch"] for s in steps}) > 1
-    counted = [
-        s
-        for s in clean_steps
-        if not (s["epoch"] == 1
-                and (several or s["step"] < WARMUP_STEPS_EXCLUDED))
-    ]
-    seconds = sum(s["wall_s"] for s in counted)
-    examples = sum(s["n"] for s in counted)
-    tokens = sum(s.get("tokens", 0) for s in counted)
-    loads = [s["foreign_cpu"] for s in steps if s["foreign_cpu"] is not None]
-    return {
-        "examples_per_second": examples / seconds if seconds > 0 else None,
-        # Padded tokens per example in the timed batches (dynamic padding).
-        "mean_padded_length": tokens / examples if examples else None,
-        "clean_steps": len(clean_steps),
-        "total_steps": len(steps),
-        "median_step_s": (
-            statistics.median(s["wall_s"] for s in steps) if steps else None
-        ),
-        "mean_foreign_cpu": statistics.fmean(loads) if loads else None,
     }
 
 
@@ -360,21 +279,22 @@ def train_step(model, optimizer, scheduler, batch) -> float:
     return float(out.loss.detach())
 
 
-def train_epoch(torch, ctx: dict, epoch: int, steps: list[dict]) -> dict:
+def train_epoch(torch, ctx: dict, epoch: int, clock: StepClock) -> dict:
     """One shuffled pass; stops early once ``max_steps`` steps are done."""
     feats, bs = ctx["train"], ctx["args"].batch_size
     order = torch.randperm(len(feats), generator=ctx["gen"]).tolist()
     losses = []
+    clock.epoch_begin(epoch)  # a step runs from the previous one's end
     for i, raw in enumerate(batches(feats, order, bs)):
-        if ctx["max_steps"] is not None and len(steps) >= ctx["max_steps"]:
+        if (ctx["max_steps"] is not None
+                and len(clock.steps) >= ctx["max_steps"]):
             break
-        batch = ctx["collate"](raw)  # batch ready: the clock starts here
-        before = sample()
+        batch = ctx["collate"](raw)
         losses.append(
             train_step(ctx["model"], ctx["optimizer"], ctx["scheduler"], batch)
         )
-        steps.append(step_record(before, sample(), len(raw), epoch, i,
-                                 batch["input_ids"].numel()))
+        clock.step_end(i, examples=len(raw),
+                       tokens=batch["input_ids"].numel())
     steps_per_epoch = math.ceil(len(feats) / bs)
     return {
         "epoch": epoch,
@@ -384,12 +304,12 @@ def train_epoch(torch, ctx: dict, epoch: int, steps: list[dict]) -> dict:
     }
 
 
-def fit(torch, ctx: dict) -> tuple[list[dict], list[dict]]:
+def fit(torch, ctx: dict) -> tuple[list[dict], StepClock]:
     """Train for the requested epochs, evaluating after each one."""
-    args, steps, history = ctx["args"], [], []
+    args, clock, history = ctx["args"], StepClock(), []
     evaluate_now = ctx["evaluate"]
     for epoch in range(1, args.epochs + 1):
-        record = train_epoch(torch, ctx, epoch, steps)
+        record = train_epoch(torch, ctx, epoch, clock)
         if record["steps"] == 0:
             break
         record.update(evaluate_now())
@@ -402,7 +322,7 @@ def fit(torch, ctx: dict) -> tuple[list[dict], list[dict]]:
         )
         if not record["complete"]:
             break  # max_steps reached mid-epoch; this was the final eval
-    return history, steps
+    return history, clock
 
 
 # --------------------------------------------------------------------- run
@@ -474,7 +394,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     ctx = setup(args, torch, transformers)
-    history, steps = fit(torch, ctx)
+    history, clock = fit(torch, ctx)
     final = history[-1] if history else ctx["evaluate"]()
     row = {
         "backend": "hf-torch",
@@ -488,7 +408,7 @@ def run(args: argparse.Namespace) -> dict:
         "weight_decay": WEIGHT_DECAY,
         "seed": args.seed,
         "wall_time_s": time.perf_counter() - start,
-        **timing_summary(steps),
+        **clock.summary(args.batch_size),
         "padding": "dynamic",
         "max_length": MAX_LENGTH,
         "threads": torch.get_num_threads(),
@@ -507,17 +427,9 @@ def run(args: argparse.Namespace) -> dict:
 
 def write_json_atomic(path: Path, row: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(row, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.writing(str(path), "w", encoding="utf-8") as f:
+        json.dump(row, f, indent=2)
+        f.write("\n")
 
 
 def summary_line(row: dict) -> str:

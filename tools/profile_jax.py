@@ -41,11 +41,11 @@ def trace(args, folder):
     os.environ["KERAS_BACKEND"] = "jax"
     sys.path.insert(0, str(ROOT))
     import jax
-    import keras
     import tensorflow as tf
 
-    from kft import buckets
-    from kft.train import prepare
+    from kft.data import buckets
+    from kft.runtime import compat
+    from kft.training.trainer import prepare
     from recipes import mrpc
 
     splits, model, _ = prepare(mrpc.recipe().replace(
@@ -54,17 +54,17 @@ def trace(args, folder):
     features = buckets.tokenize(model.preprocessor, splits.train.x)
     batch = ({k: v[:32, :args.length] for k, v in features.items()},
              splits.train.y[:32])
-    model.preprocess_samples = keras.utils.pack_x_y_sample_weight
 
     def steps(n):
         return tf.data.Dataset.from_tensors(batch).repeat(n)
 
-    model.fit(steps(args.warmup), epochs=1, verbose=0)
-    jax.profiler.start_trace(folder)
-    wall, cpu = time.perf_counter(), os.times()
-    model.fit(steps(args.steps), epochs=1, verbose=0)
-    wall, end = time.perf_counter() - wall, os.times()
-    jax.profiler.stop_trace()
+    with compat.tokenized_inputs(model):
+        model.fit(steps(args.warmup), epochs=1, verbose=0)
+        jax.profiler.start_trace(folder)
+        wall, cpu = time.perf_counter(), os.times()
+        model.fit(steps(args.steps), epochs=1, verbose=0)
+        wall, end = time.perf_counter() - wall, os.times()
+        jax.profiler.stop_trace()
     used = end.user - cpu.user + end.system - cpu.system
     return wall / args.steps, used / args.steps
 

@@ -1,11 +1,12 @@
-"""kft/runtime/distribute: each backend's own engine against single-device training.
+"""kft/runtime/distribute: each backend's own engine against single-device
+training.
 
 The suite runs once per backend; each engine test dispatches on the
 current backend and checks that backend's engine, in a subprocess with
 several devices (JAX: 4 forced host devices; TensorFlow: 2 logical CPUs;
 torch: 2 `torchrun` processes on gloo). Runs use the tiny BERT, tiny
-invented MRPC-format rows, `dropout=0` and a high learning rate, so the weights move far more
-than any difference between the engines.
+invented MRPC-format rows, `dropout=0` and a high learning rate, so the
+weights move far more than any difference between the engines.
 """
 
 import json
