@@ -183,3 +183,26 @@ def test_tensorboard_logs_the_epoch_scalars(tiny_bert, mrpc_dir, tmp_path):
 def test_tensorboard_is_off_by_default(tiny_mrpc_run):
     assert not os.path.exists(os.path.join(tiny_mrpc_run.run_dir,
                                            "tensorboard"))
+
+
+def test_train_puts_the_process_settings_back(tiny_bert, mrpc_dir, tmp_path):
+    """kft.train sets the dtype policy (and on JAX the distribution and
+    the random-bits flag) for its run, and puts them back when it
+    returns (`kft.runtime.setup`)."""
+    import keras
+
+    import kft
+    from kft.runtime import setup
+    from recipes import mrpc
+
+    before = keras.config.dtype_policy().name
+    random_before = setup.describe(0)["random"]
+    recipe = mrpc.recipe().replace(
+        preset=tiny_bert, data_dir=mrpc_dir, limit=8, epochs=1,
+        batch_size=8, verbose=0, precision="mixed_bfloat16",
+        output_dir=str(tmp_path / "run"))
+    result = kft.train(recipe)
+    env = kft.rundir.read_json(os.path.join(result.run_dir, "env.json"))
+    assert env["dtype_policy"] == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == before
+    assert setup.describe(0)["random"] == random_before

@@ -1,0 +1,165 @@
+"""kft/runtime/compat.py: every private API use, and its public fallback.
+
+Each test runs the tested (private) path and the fallback, forced by
+`compat.force_public` or by a monkeypatched tested version, and checks
+that they agree.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from support import ROOT
+
+from kft.runtime import compat
+
+
+@pytest.fixture
+def public():
+    """Every compat use takes its public fallback for the test."""
+    compat.force_public(True)
+    yield
+    compat.force_public(False)
+
+
+def test_an_untested_version_takes_the_fallback(monkeypatch):
+    assert compat.tested("keras")
+    monkeypatch.setitem(compat.TESTED, "keras", ("2.",))
+    assert not compat.tested("keras")
+    monkeypatch.setenv("KFT_PUBLIC_API", "1")
+    monkeypatch.setitem(compat.TESTED, "keras", ("3.15.",))
+    assert not compat.tested("keras")
+
+
+def _adam_steps(kind, steps=3):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    variable = keras.Variable(np.linspace(-1, 1, 12).reshape(3, 4),
+                              dtype="float32")
+    optimizer = kind(learning_rate=0.1, weight_decay=0.01)
+    optimizer.build([variable])
+    for step in range(steps):
+        gradient = np.full((3, 4), 0.5 * (step + 1), "float32")
+        optimizer.apply([keras.ops.convert_to_tensor(gradient)], [variable])
+    return np.asarray(keras.ops.convert_to_numpy(variable.value))
+
+
+def test_fused_adam_and_its_fallback_both_match_keras_adamw():
+    import keras
+
+    from kft.training.fused_adam import AdamW
+
+    expected = _adam_steps(keras.optimizers.AdamW)
+    fused = _adam_steps(AdamW)
+    compat.force_public(True)
+    try:
+        assert compat.adam_slots(AdamW(), None) is None
+        assert compat.torch_fused_adam() is None
+        fallback = _adam_steps(AdamW)
+    finally:
+        compat.force_public(False)
+    np.testing.assert_allclose(fused, expected, atol=1e-6)
+    np.testing.assert_array_equal(fallback, expected)
+
+
+def _head_update(multiplier_kind):
+    import keras
+
+    from kft.config.recipe import TrainConfig
+    from kft.training import optimizers
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(
+        2, name="head")])
+    before = [np.array(v.numpy()) for v in model.trainable_variables]
+    cfg = TrainConfig(optimizer=multiplier_kind, learning_rate=0.1,
+                      momentum=0.0, weight_decay=0.0,
+                      head_learning_rate_multiplier=10.0)
+    optimizer = optimizers.build(cfg, 0.1, model.trainable_variables[:1])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0,
+              shuffle=False)
+    return [np.array(v.numpy()) - b
+            for v, b in zip(model.trainable_variables, before, strict=True)]
+
+
+def test_head_multiplier_finds_its_variables_by_path_in_the_fallback(public):
+    """SGD: the kernel (scaled) moves 10x as far as it would unscaled; the
+    bias (not scaled) moves by the plain step; the private index and the
+    path fallback agree."""
+    fallback = _head_update("sgd")
+    compat.force_public(False)
+    private = _head_update("sgd")
+    for a, b in zip(fallback, private, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    kernel, bias = fallback
+    assert np.abs(kernel).max() > 0 and np.abs(bias).max() > 0
+
+
+def test_all_layers_walks_nested_layers_without_the_private_api(
+        tiny_bert):
+    import keras_hub
+
+    model = keras_hub.models.TextClassifier.from_preset(tiny_bert,
+                                                        num_classes=3)
+    private = {id(layer) for layer in compat.all_layers(model)}
+    compat.force_public(True)
+    try:
+        public = {id(layer) for layer in compat.all_layers(model)}
+    finally:
+        compat.force_public(False)
+    assert public == private
+    assert id(model.backbone) in public and len(public) > 10
+
+
+def test_tokenized_inputs_fallback_trains_and_saves_the_preprocessor(
+        tiny_bert, tmp_path, public):
+    """The fallback sets `preprocessor=None` during `fit`; a model saved
+    meanwhile (`kft.training.saving.save`) still has its preprocessor."""
+    import keras
+    import keras_hub
+
+    from kft.data import buckets
+    from kft.training import saving
+
+    model = keras_hub.models.TextClassifier.from_preset(tiny_bert,
+                                                        num_classes=2)
+    model.compile(optimizer="sgd",
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True))
+    texts = np.array(["the film was good", "a dull story"], dtype=object)
+    features = buckets.tokenize(model.preprocessor, texts)
+    with buckets.preprocessed(model):
+        assert model.preprocessor is None
+        model.fit(features, np.array([1, 0]), epochs=1, verbose=0)
+        saving.save(model, str(tmp_path / "model.keras"))
+    assert model.preprocessor is not None
+    loaded = keras.saving.load_model(str(tmp_path / "model.keras"),
+                                     compile=False)
+    assert loaded.preprocessor is not None
+    np.testing.assert_allclose(loaded.predict(texts, verbose=0),
+                               model.predict(texts, verbose=0), atol=1e-5)
+
+
+THREEFRY = """
+import os, sys
+from kft.runtime import compat
+import jax
+default = bool(jax.config.jax_threefry_partitionable)
+assert compat.set_threefry_partitionable(not default) is (sys.argv[1] == "0")
+print(bool(jax.config.jax_threefry_partitionable) != default)
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("forced", ["0", "1"])
+def test_threefry_flag_is_set_or_left_to_jax(forced):
+    done = subprocess.run(
+        [sys.executable, "-c", THREEFRY, forced], cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND="jax", KFT_PUBLIC_API=forced),
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == ("True" if forced == "0" else "False")
