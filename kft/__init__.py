@@ -18,10 +18,12 @@ from kft.commands.evaluate import evaluate
 from kft.config import Recipe, TrainConfig
 from kft.errors import KftError
 from kft.runtime import backend
+from kft.training.interrupt import Interrupted
 from kft.training.result import Result
 from kft.version import __version__
 
 __all__ = [
+    "Interrupted",
     "KftError",
     "Recipe",
     "Result",

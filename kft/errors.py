@@ -1,4 +1,12 @@
-"""The one exception kft raises for bad input: the CLI prints it and exits 2."""
+"""kft's messages about the user's input: `KftError` for what stops a run,
+`warn` for what kft works around.
+
+The CLI prints an error on one line, `kft: error: ...`, without a
+traceback, and exits with status 2; it prints a warning as `kft: warning:
+...`, not in Python's `file:line: Warning` form.
+"""
+
+import warnings
 
 
 class KftError(Exception):
@@ -7,3 +15,30 @@ class KftError(Exception):
     The message names what is wrong and says what to do. The CLI prints it
     on one line, without a traceback, and exits with status 2.
     """
+
+
+class KftWarning(UserWarning):
+    """Something in the user's input that kft worked around, e.g. images
+    that do not decode and were skipped."""
+
+
+def warn(message):
+    """Warns about the user's input with a `KftWarning`.
+
+    In Python it is an ordinary warning (filter or catch it with
+    `warnings`); under the CLI it prints as `kft: warning: MESSAGE`.
+    """
+    warnings.warn(message, KftWarning, stacklevel=2)
+
+
+def show_warnings_as_kft():
+    """Makes `KftWarning`s print as `kft: warning: MESSAGE` in this
+    process (the CLI calls it); other warnings keep Python's format."""
+    plain = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        if issubclass(category, KftWarning):
+            return f"kft: warning: {message}\n"
+        return plain(message, category, filename, lineno, line)
+
+    warnings.formatwarning = formatwarning

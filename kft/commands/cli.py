@@ -21,7 +21,7 @@ import sys
 
 import click
 
-from kft import config, training
+from kft import config, errors, training
 from kft.commands import evaluate, export, predict, report
 from kft.commands.eval_report import terminal
 from kft.errors import KftError
@@ -29,6 +29,7 @@ from kft.model import importer
 from kft.runtime import backend as backends
 from kft.runtime import quiet
 from kft.training import resume
+from kft.training.interrupt import EXIT_INTERRUPTED, Interrupted
 
 BACKEND = click.option(
     "--backend",
@@ -45,8 +46,6 @@ OVERRIDES = click.argument("overrides", nargs=-1)
                    "(CUDA probing, oneDNN notices), hidden by default.")
 def cli(verbose):
     """Fine-tune KerasHub models: one recipe, torch, jax or tensorflow."""
-    if not verbose:
-        quiet.hide_native_noise()
 
 
 def start(name):
@@ -74,17 +73,22 @@ def run(recipe, backend, smoke, overrides):
 @cli.command("resume")
 @click.argument("run_dir")
 @BACKEND
+@click.option("--trust-recipe", is_flag=True,
+              help="Import the recipe file RUN_DIR/config.json names even "
+                   "when it lies outside the current folder.")
 @OVERRIDES
-def resume_(run_dir, backend, overrides):
+def resume_(run_dir, backend, trust_recipe, overrides):
     """Continue RUN_DIR, an unfinished run, from its last backup.
 
-    The recipe file and settings come from RUN_DIR/config.json (so this
-    imports that recipe file), the backend from RUN_DIR/env.json. OVERRIDES
-    may change only what does not change the training: verbose,
+    The recipe and settings come from RUN_DIR/config.json (so this imports
+    that recipe file, which must lie inside the current folder unless
+    --trust-recipe), the backend from RUN_DIR/env.json. OVERRIDES may
+    change only what does not change the training: verbose,
     backup_every_steps.
     """
     start(backend or resume.run_backend(run_dir))
-    recipe = resume.recipe_of(run_dir, config.parse(overrides))
+    recipe = resume.recipe_of(run_dir, config.parse(overrides),
+                              trust=trust_recipe)
     result = training.train(recipe)
     click.echo(json.dumps({"run_dir": result.run_dir, **result.metrics}))
 
@@ -232,8 +236,13 @@ def main(recipe=None, argv=None):
         argv: list of str or None. Arguments; default `sys.argv[1:]`.
 
     Returns:
-        The exit status: 0, or 2 for bad input (`kft: error: ...`).
+        The exit status: 0; 2 for bad input (`kft: error: ...`); 75 when a
+        signal stopped training after a backup (`kft: interrupted at ...`).
     """
+    if argv is None:  # the `kft` command itself: it owns the process
+        errors.show_warnings_as_kft()
+        if sys.argv[1:2] not in (["-v"], ["--verbose"]):
+            quiet.hide_native_noise()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if recipe is not None:
@@ -245,6 +254,9 @@ def main(recipe=None, argv=None):
     except KftError as error:
         click.echo(f"kft: error: {error}", err=True)
         return 2
+    except Interrupted as stopped:
+        click.echo(f"kft: {stopped}", err=True)
+        return EXIT_INTERRUPTED
     except click.exceptions.Abort:
         return 130
     except click.ClickException as error:

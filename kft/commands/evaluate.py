@@ -12,7 +12,7 @@ import os
 from kft import rundir, training
 from kft.commands import eval_data, eval_report
 from kft.config import overrides
-from kft.errors import KftError
+from kft.errors import KftError, warn
 from kft.runtime import backend
 from kft.training import scores
 
@@ -56,6 +56,9 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
     ```
     """
     record = _check(run_dir, split, unknown)
+    note = rundir.unfinished(run_dir, record)
+    if note:
+        warn(note)
     config = record.get("config") or {}
     inputs = eval_data.run_inputs(run_dir, record)
     if batch_size is None:

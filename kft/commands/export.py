@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 from kft import rundir, training
-from kft.errors import KftError
+from kft.errors import KftError, warn
 from kft.rundir import atomic
 from kft.runtime import backend
 from kft.version import __version__
@@ -58,6 +58,9 @@ def export(run_dir, format, out=None, overwrite=False):
         raise KftError(f"unknown format {format!r}; use one of "
                        + ", ".join(FORMATS))
     record = rundir.read_run(run_dir, need=(rundir.CONFIG, rundir.MODEL))
+    note = rundir.unfinished(run_dir, record)
+    if note:
+        warn(note)
     out = os.path.abspath(out or os.path.join(run_dir, f"export-{format}"))
     if os.path.exists(out) and not overwrite:
         raise KftError(f"--out {out} already exists; choose another --out "

@@ -15,7 +15,7 @@ from kft import rundir, training
 from kft.data import examples as inputs_from
 from kft.data import images
 from kft.data.splits import Split
-from kft.errors import KftError
+from kft.errors import KftError, warn
 from kft.rundir import atomic
 
 OUTPUT_TYPES = (".jsonl", ".tsv")
@@ -70,6 +70,9 @@ def task(run_dir):
     """The run's `inputs` record (`kind`, `class_names`, `image_size`)
     and its `config`."""
     record = rundir.read_run(run_dir, need=(rundir.CONFIG, rundir.MODEL))
+    note = rundir.unfinished(run_dir, record)
+    if note:
+        warn(note)
     inputs = record.get("inputs")
     if not isinstance(inputs, dict) or "kind" not in inputs:
         raise KftError(

@@ -9,7 +9,6 @@ unfinished; a folder that is not a run directory is an error.
 import os
 
 from kft import rundir
-from kft.errors import KftError
 from kft.rundir.tables import markdown_table, text_table
 
 HEADER = ["run", "recipe", "backend", "status", "epochs", "best", "accuracy",
@@ -107,11 +106,8 @@ def _json(run_dir, name):
     path = os.path.join(run_dir, name)
     if not os.path.isfile(path):
         return None
-    try:
-        return rundir.read_json(path)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise KftError(f"{path} is not readable JSON ({error}); delete it "
-                       "or leave that run out of the report") from None
+    return rundir.read_json(path, "delete it or leave that run out of the "
+                            "report")
 
 
 def _cell(value, form="{}"):

@@ -2,6 +2,7 @@
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 
@@ -71,13 +72,17 @@ def convert(key, value, annotation):
         raise TypeError(f"kft cannot override {key}: {annotation}")
     kind = options[0]
     try:
-        return _to(kind, value)
+        converted = _to(kind, value)
     except (TypeError, ValueError):
         name = getattr(kind, "__name__", str(kind))
         raise KftError(
             f"{key}={value!r} is not a valid {name}"
             + (": use true or false" if kind is bool else "")
         ) from None
+    if kind is float and not math.isfinite(converted):
+        raise KftError(f"{key}={value!r} is not a finite number; use a "
+                       "number such as 0.5 or 3e-5 (not nan or inf)")
+    return converted
 
 
 def _union_members(annotation):

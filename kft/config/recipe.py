@@ -1,6 +1,7 @@
 """`TrainConfig`, the settings every recipe shares, and `Recipe`."""
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -142,6 +143,10 @@ class TrainConfig:
     backup_every_steps: int | None = None
 
     def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                _fail(field.name, value, "a finite number (not nan or inf)")
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("precision", self.precision, PRECISIONS)

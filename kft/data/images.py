@@ -8,13 +8,12 @@ starting with ".", are ignored.
 
 import os
 import re
-import warnings
 
 import numpy as np
 
 from kft.data.carve import carve
 from kft.data.splits import Split, Splits
-from kft.errors import KftError
+from kft.errors import KftError, warn
 
 HOTDOG_URL = "http://d2l-data.s3-accelerate.amazonaws.com/hotdog.zip"
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -81,10 +80,10 @@ def image_folder(data_dir, limit=None, validation_split=0.2, seed=0,
                              image_size=image_size)
     if bad:
         more = ", ..." if len(bad) > 3 else ""
-        warnings.warn(
+        warn(
             f"skipped {len(bad)} unreadable image(s) under {data_dir}: "
-            f"{', '.join(bad[:3])}{more}; remove them, or pass strict=True "
-            "to stop on them", stacklevel=2)
+            f"{', '.join(bad[:3])}{more}; remove them, or set strict=true "
+            "to stop on them")
     return Splits(class_names=tuple(classes), **splits)
 
 

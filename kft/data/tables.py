@@ -108,7 +108,10 @@ def decode(path):
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)),
                     "utf-8")
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
+        if "\x00" in text:  # valid UTF-8, but not text: UTF-16 without BOM?
+            start = len(text[:text.index("\x00")].encode(encoding))
+            raise UnicodeDecodeError(encoding, data, start, start + 1, "NUL")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
         byte = data[error.start:error.start + 1].hex()
@@ -116,6 +119,7 @@ def decode(path):
             f"{path}:{line}: not {encoding.upper().replace('-SIG', '')} text "
             f"(byte 0x{byte} at offset {error.start}); save the file as "
             "UTF-8 (or UTF-16 with a byte-order mark)") from None
+    return text
 
 
 def _delimited(path, text, delimiter):

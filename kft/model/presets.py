@@ -1,5 +1,7 @@
 """Checks a `preset=` value before KerasHub tries to load it."""
 
+import glob
+import json
 import os
 
 from kft.errors import KftError
@@ -37,3 +39,23 @@ def check(preset: str) -> None:
             f"preset={preset!r} holds no model (no config.json); point it "
             "at a KerasHub preset or Hugging Face model folder"
         )
+    for file in sorted(glob.glob(os.path.join(path, "*.json"))):
+        check_json(file, f"preset={preset!r}")
+
+
+def check_json(path, what):
+    """Raises `KftError` naming `path` unless it is readable JSON.
+
+    Args:
+        path: str. A JSON file.
+        what: str. What it belongs to, for the message.
+    """
+    try:
+        with open(path, "rb") as f:
+            json.loads(f.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise KftError(
+            f"{path} is not valid JSON ({reason}); {what} is damaged: "
+            "restore or re-create that file (e.g. `kft preset import` "
+            "again)") from None

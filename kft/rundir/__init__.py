@@ -28,6 +28,7 @@ from kft.rundir.layout import (
     prepare,
     read_json,
     read_run,
+    unfinished,
     write_json,
     write_text,
 )
@@ -35,6 +36,6 @@ from kft.rundir.layout import (
 __all__ = [
     "BACKUP", "CONFIG", "CONFUSION", "CURVES", "ENV", "HISTORY", "METRICS",
     "MODEL", "RUN_FORMAT", "TENSORBOARD", "check_writable", "default_path",
-    "inputs_record", "prepare", "read_json", "read_run", "write_json",
-    "write_text",
+    "inputs_record", "prepare", "read_json", "read_run", "unfinished",
+    "write_json", "write_text",
 ]

@@ -13,7 +13,9 @@
                   (`kft.training.checkpoint`)
 """
 
+import csv
 import json
+import math
 import os
 import time
 
@@ -85,9 +87,23 @@ def write_text(path, text):
         f.write(text)
 
 
-def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+def read_json(path, fix="give a run directory written by `kft run`"):
+    """The JSON in `path`; `KftError` naming the file when it is missing
+    or not readable JSON.
+
+    Args:
+        path: str.
+        fix: str. What the user can do, for the message.
+    """
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise KftError(f"{path} does not exist; {fix}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise KftError(f"{path} is not readable JSON ({reason}); {fix}") \
+            from None
 
 
 def inputs_record(splits):
@@ -133,11 +149,7 @@ def read_run(run_dir, recipe=None, need=(CONFIG,)):
         if not os.path.isfile(path):
             raise KftError(f"{path} does not exist; {hint}")
     path = os.path.join(run_dir, CONFIG)
-    try:
-        record = read_json(path)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise KftError(f"{path} is not readable JSON ({error}); {hint}") \
-            from None
+    record = read_json(path, hint)
     if not isinstance(record, dict) or "recipe" not in record:
         raise KftError(f"{path} is not a kft config record; {hint}")
     found = record.get("run_format", 1)  # 0.1.0 wrote none: format 1
@@ -151,6 +163,45 @@ def read_run(run_dir, recipe=None, need=(CONFIG,)):
             f"{run_dir} is a run of recipe {record['recipe']!r}, not "
             f"{recipe!r}; choose another output_dir")
     return record
+
+
+def unfinished(run_dir, record):
+    """None for a finished run (it has `metrics.json`); else a sentence
+    saying which epoch's model `model.keras` holds, for a warning.
+
+    Args:
+        run_dir: str. A run directory.
+        record: dict. Its `config.json` record (`read_run`).
+    """
+    if os.path.exists(os.path.join(run_dir, METRICS)):
+        return None
+    monitor = (record.get("config") or {}).get("monitor", "val_loss")
+    rows = _history(run_dir)
+    scored = [(float(r[monitor]), i) for i, r in enumerate(rows)
+              if _number(r.get(monitor))]
+    if scored:
+        best = (min if "loss" in monitor else max)(scored)
+        which = (f"epoch {best[1] + 1} of the {len(rows)} done ({monitor} "
+                 f"{best[0]:.4f})")
+    else:
+        which = "the best epoch so far"
+    return (f"{run_dir} is an unfinished run (no {METRICS}): its {MODEL} "
+            f"is from {which}; finish it with `kft resume {run_dir}`")
+
+
+def _history(run_dir):
+    path = os.path.join(run_dir, HISTORY)
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _number(text):
+    try:
+        return math.isfinite(float(text))
+    except (TypeError, ValueError):
+        return False
 
 
 def check_writable(path):

@@ -15,6 +15,10 @@
   before early stopping looks), so later epochs line up with the data
   stream (`kft.data.stream`).
 
+A signal (`kft.training.interrupt`) stops training the same way: the last
+callback writes a backup after the step under way and raises
+`Interrupted` (at the epoch's end, when the signal came in its last step).
+
 Keras's own `BackupAndRestore` saves the weights and optimizer only, in
 two files written one after the other, and restarts an interrupted epoch
 from its first step with the weights of a later one; so kft has its own.
@@ -29,6 +33,7 @@ from kft import rundir
 from kft.errors import KftError
 from kft.rundir import atomic
 from kft.training import callback_state, checkpoint
+from kft.training.interrupt import Interrupted
 
 
 class Backup:
@@ -42,6 +47,11 @@ class Backup:
         writes: bool. Whether this process writes the run directory (in a
             distributed run only rank 0 does; the others restore from the
             same backup and write nothing).
+        signals: kft.training.interrupt.Signals or None. The signals that
+            stop training after a step.
+        agree: callable or None. `agree(flag)`: whether `flag` holds in
+            any process (`kft.runtime.distribute.any_process`), so every
+            process stops at the same step.
 
     Attributes:
         epoch: int. The epoch training starts in (0-based).
@@ -52,8 +62,10 @@ class Backup:
         seconds: float. Training seconds of earlier processes.
     """
 
-    def __init__(self, run_dir, steps, every=None, saved=None, writes=True):
+    def __init__(self, run_dir, steps, every=None, saved=None, writes=True,
+                 signals=None, agree=None):
         meta, self.groups = saved or ({}, {})
+        self.signals, self.agree = signals, agree or bool
         self.writes = writes
         self.run_dir, self.steps, self.every = run_dir, steps, every
         self.saved = saved is not None
@@ -88,6 +100,20 @@ class Backup:
         """`inner` between this backup's first and last callback."""
         self.inner = list(inner)
         return [_First(self), *self.inner, _Last(self)]
+
+    def stop_requested(self):
+        """Whether a signal asks to stop, in any process. Every process
+        calls it after every step, so they agree on the step."""
+        received = self.signals is not None and (
+            self.signals.received is not None)
+        return self.agree(received)
+
+    def interrupted(self, epoch, step):
+        """The `Interrupted` to raise after stopping at `(epoch, step)`
+        (0-based epoch, steps done)."""
+        signum = getattr(self.signals, "received", None) or 15
+        return Interrupted(self.run_dir, None if epoch is None else epoch + 1,
+                           step, signum)
 
     def finish(self):
         """Removes the backup of a finished run."""
@@ -172,7 +198,9 @@ class _Last(keras.callbacks.Callback):
         self.backup = backup
 
     def on_train_begin(self, logs=None):
-        self.started = time.time()
+        self.started, self.finishing = time.time(), False
+        if self.backup.stop_requested():  # before the first step
+            raise self.backup.interrupted(None, None)
         if self.backup.saved:
             self.backup.restore(self.model)
 
@@ -185,14 +213,21 @@ class _Last(keras.callbacks.Callback):
             checkpoint.add_metrics(self.model, self.backup.groups)
         every, steps = self.backup.every, self.backup.steps
         done = self.backup.offset(self.epoch) + batch + 1
-        if every and done < steps and (self.epoch * steps + done) % every == 0:
+        stop = self.backup.stop_requested()
+        if done < steps and (stop or every and (
+                self.epoch * steps + done) % every == 0):
             self.backup.write(self.model, (self.epoch, done), self._elapsed())
+        if stop and done < steps:
+            raise self.backup.interrupted(self.epoch, done)
+        self.finishing = self.finishing or stop  # after this epoch
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.backup.history.setdefault(key, []).append(float(value))
         self.backup.write(self.model, (epoch + 1, 0), self._elapsed(),
                           stopped=bool(self.model.stop_training))
+        if self.finishing:
+            raise self.backup.interrupted(epoch, self.backup.steps)
 
     def _elapsed(self):
         return time.time() - self.started

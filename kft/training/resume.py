@@ -12,13 +12,13 @@ imports no keras: the CLI uses it before choosing the backend.
 import json
 import os
 import sys
-import warnings
 
 from kft import rundir
 from kft.config import loader
-from kft.errors import KftError
+from kft.errors import KftError, warn
 from kft.rundir import atomic
 from kft.runtime import backend
+from kft.runtime.backend import BACKENDS
 from kft.training import checkpoint
 from kft.training.record import config_record
 
@@ -56,19 +56,29 @@ def find(run_dir, recipe):
     try:
         saved = checkpoint.load(run_dir)
     except checkpoint.Unreadable as error:
-        warnings.warn(f"ignoring the damaged backup "
-                      f"{checkpoint.path_in(run_dir)} ({error}); the run "
-                      "starts again from its first epoch", stacklevel=2)
+        warn(f"ignoring the damaged backup {checkpoint.path_in(run_dir)} "
+             f"({error}); the run starts again from its first epoch")
         saved = None
     if saved is None:
         _say(f"{run_dir} holds an unfinished run without a backup; "
              "starting it again")
         return None
     atomic.remove_leftovers(run_dir)  # of a write the kill cut short
-    epoch, step = saved[0]["position"]
-    _say(f"resuming {run_dir} from its backup: epoch {epoch + 1}, "
-         f"after step {step}")
+    _say(position_message(run_dir, saved[0], recipe.config.epochs))
     return saved
+
+
+def position_message(run_dir, meta, epochs):
+    """What resuming from a backup with `meta` does, in words."""
+    epoch, step = meta["position"]
+    if epoch >= epochs or meta.get("stopped"):
+        why = ("early stopping ended it" if meta.get("stopped")
+               else f"all {epochs} epochs are done")
+        return (f"resuming {run_dir}: its training is complete ({why}); "
+                "finishing it: evaluating the best model and writing "
+                f"{rundir.METRICS}")
+    return (f"resuming {run_dir} from its backup: epoch {epoch + 1}, "
+            f"after step {step}")
 
 
 def check_settings(run_dir, saved, given):
@@ -96,23 +106,32 @@ def check_backend(run_dir):
 
 
 def run_backend(run_dir):
-    """The backend `run_dir/env.json` records, or None."""
-    try:
-        return rundir.read_json(os.path.join(run_dir, rundir.ENV))["backend"]
-    except (OSError, ValueError, KeyError, TypeError):
+    """The backend `run_dir/env.json` records, or None when there is no
+    `env.json`; `KftError` when it is damaged."""
+    path = os.path.join(run_dir, rundir.ENV)
+    if not os.path.exists(path):
         return None
+    env = rundir.read_json(path, "it records the run's backend: give "
+                           "--backend as the run was trained")
+    if not isinstance(env, dict) or env.get("backend") not in BACKENDS:
+        raise KftError(f"{path} names no backend; give --backend as the run "
+                       "was trained")
+    return env["backend"]
 
 
-def recipe_of(run_dir, overrides=None):
+def recipe_of(run_dir, overrides=None, trust=False):
     """The recipe of an unfinished run, with the run's own settings.
 
-    It imports the recipe file that `config.json` names: resume only run
-    directories you trust.
+    It imports the recipe that `config.json` names, and says so. A recipe
+    file must lie inside the current folder (and not inside the run
+    directory, which may come from someone else) unless `trust`; a module
+    name is imported from `sys.path` as usual.
 
     Args:
         run_dir: str. A run directory written by `kft run`.
         overrides: dict or None. `key=value` settings; only `FREE` ones
             may differ from the run's.
+        trust: bool. Import a recipe file from anywhere (`--trust-recipe`).
 
     Returns:
         kft.Recipe, whose `output_dir` is `run_dir`.
@@ -126,6 +145,9 @@ def recipe_of(run_dir, overrides=None):
         raise KftError(
             f"{run_dir}/{rundir.CONFIG} does not name its recipe file; "
             f"resume with `kft run RECIPE output_dir={run_dir}`")
+    check_recipe_file(run_dir, source, trust)
+    _say(f"importing recipe {source} (named in "
+         f"{os.path.join(run_dir, rundir.CONFIG)})")
     recipe = loader.load(source)
     if recipe.name != record["recipe"]:
         raise KftError(
@@ -135,6 +157,29 @@ def recipe_of(run_dir, overrides=None):
     values = dict(record["config"], **(overrides or {}))
     values["output_dir"] = run_dir
     return recipe.replace(**values)
+
+
+def check_recipe_file(run_dir, source, trust=False):
+    """Refuses to import a recipe file outside the current folder, or
+    inside the run directory, unless `trust`."""
+    if trust or not (source.endswith(".py") or os.sep in source):
+        return
+    path = os.path.realpath(source)
+    here = os.path.realpath(os.getcwd())
+    inside_run = _within(path, os.path.realpath(run_dir))
+    if _within(path, here) and not inside_run:
+        return
+    where = ("inside the run directory" if inside_run
+             else f"outside the current folder {here}")
+    raise KftError(
+        f"{run_dir}/{rundir.CONFIG} names recipe file {source}, {where}; "
+        "kft resume imports (runs) it. Run kft resume from the folder that "
+        "holds the recipe, or pass --trust-recipe if you trust this run "
+        "directory")
+
+
+def _within(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _say(message):

@@ -25,6 +25,7 @@ from kft.training import (
     schedules,
 )
 from kft.training.backup import Backup
+from kft.training.interrupt import Signals
 from kft.training.result import Result
 
 
@@ -33,9 +34,10 @@ def train(recipe, **overrides) -> Result:
 
     Bad input (data, preset, config) fails before the run directory is made.
     An unfinished run of the same recipe and settings in `output_dir` is
-    resumed from its last backup (`kft.training.resume`). The process
-    settings a run changes are put back when it returns
-    (`kft.runtime.setup`).
+    resumed from its last backup (`kft.training.resume`). SIGTERM or
+    SIGINT during training stops it after the current step with a backup
+    and raises `kft.training.interrupt.Interrupted`. The process settings
+    a run changes are put back when it returns (`kft.runtime.setup`).
 
     Args:
         recipe: kft.Recipe.
@@ -57,20 +59,28 @@ def train(recipe, **overrides) -> Result:
     saved = resume.find(path, recipe)  # an unfinished run goes on
     restore = setup.configure(cfg)
     try:
-        splits, model, steps = prepare(recipe, configured=True)
-        chief = distribute.is_chief()  # rank 0 alone writes the run dir
-        if chief:
-            disk.check_space(path, model, cfg)
-        if chief and saved is None:
-            rundir.prepare(path)
-            checkpoint.remove(path)
-            rundir.write_json(os.path.join(path, rundir.CONFIG),
-                              record.config_record(recipe, splits))
-            rundir.write_json(os.path.join(path, rundir.ENV),
-                              setup.describe(cfg.seed))
-        return _fit(model, cfg, splits, steps, path, saved, writes=chief)
+        with Signals() as signals:
+            return _train(recipe, path, saved, signals)
     finally:
         restore()
+
+
+def _train(recipe, path, saved, signals):
+    cfg = recipe.config
+    splits, model, steps = prepare(recipe, configured=True)
+    chief = distribute.is_chief()  # rank 0 alone writes the run directory
+    if chief:
+        disk.check_space(path, model, cfg)
+    if chief and saved is None:
+        rundir.prepare(path)
+        checkpoint.remove(path)
+        rundir.write_json(os.path.join(path, rundir.CONFIG),
+                          record.config_record(recipe, splits))
+        rundir.write_json(os.path.join(path, rundir.ENV),
+                          setup.describe(cfg.seed))
+    backup = Backup(path, steps, cfg.backup_every_steps, saved, chief,
+                    signals, distribute.any_process)
+    return _fit(model, cfg, splits, backup, writes=chief)
 
 
 def prepare(recipe, configured=False):
@@ -113,8 +123,8 @@ def build_model(recipe, splits):
     return recipe.model(recipe.config)
 
 
-def _fit(model, cfg, splits, steps, path, saved=None, writes=True):
-    backup = Backup(path, steps, cfg.backup_every_steps, saved, writes)
+def _fit(model, cfg, splits, backup, writes=True):
+    path, steps = backup.run_dir, backup.steps
     best = callbacks.BestModel(
         os.path.join(path, rundir.MODEL) if writes else None, cfg.monitor)
     timer = callbacks.StepTimer(backup.offset)

@@ -45,6 +45,8 @@ def test_show_smoke_uses_the_override_path(capsys):
     (["epochs=two"], "epochs='two' is not a valid int"),
     (["preset=/no/such/preset", "limit=2"], "no such folder"),
     (["data_dir=/no/such/data"], "'/no/such/data' is not a folder"),
+    (["learning_rate=nan"], "learning_rate='nan' is not a finite number"),
+    (["learning_rate=inf"], "learning_rate='inf' is not a finite number"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_run_dir(
         capsys, tmp_path, args, words, tiny_bert, mrpc_dir):

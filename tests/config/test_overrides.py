@@ -83,6 +83,18 @@ def test_out_of_range_values_are_refused_by_the_config(key, value):
         apply(Config(), {key: value})
 
 
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
+def test_floats_must_be_finite(value):
+    """nan passed "above 0" (nan <= 0 is false) and wrote NaN, which is
+    not JSON, into config.json."""
+    with pytest.raises(KftError, match=f"learning_rate='{value}' is not a "
+                       "finite number"):
+        apply(Config(), {"learning_rate": value})
+    with pytest.raises(KftError, match="momentum=nan is not valid: use a "
+                       "finite number"):
+        Config(momentum=float("nan"))
+
+
 def test_smoke_goes_through_the_same_path():
     cfg = apply(Config(), SMOKE)
     assert (cfg.limit, cfg.epochs, cfg.steps_per_epoch) == (16, 1, 2)

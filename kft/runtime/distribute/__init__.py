@@ -149,6 +149,15 @@ def metric_totals():
     return _state["module"].metric_totals(_state["engine"])
 
 
+def any_process(flag):
+    """Whether `flag` holds in any process of the run. Every process must
+    call it at the same point (it is a collective when there are
+    several)."""
+    if _state["module"] is None or current().processes == 1:
+        return bool(flag)
+    return _state["module"].any_process(bool(flag), _state["engine"])
+
+
 def shards():
     """What each process trained on, when kft shards the data itself:
     a list of `{"rank", "examples", "fingerprint"}`, else None."""

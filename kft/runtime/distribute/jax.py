@@ -170,6 +170,15 @@ def reset(engine):
         keras.distribution.set_distribution(None)
 
 
+def any_process(flag, engine):
+    """A flag gathered from every JAX process."""
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    gathered = multihost_utils.process_allgather(np.array([int(flag)]))
+    return bool(np.max(gathered))
+
+
 def shards(engine):
     return None
 

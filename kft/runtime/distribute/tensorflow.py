@@ -131,5 +131,14 @@ def reset(engine):
     pass
 
 
+def any_process(flag, engine):
+    """A flag summed over every replica of every worker."""
+    import tensorflow as tf
+
+    per_replica = engine.run(lambda: tf.constant(int(flag)))
+    total = engine.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    return bool(int(total) > 0)
+
+
 def shards(engine):
     return None

@@ -190,6 +190,16 @@ def reset(engine):
     pass
 
 
+def any_process(flag, engine):
+    """One all-reduce of a flag (MAX) over the process group."""
+    import torch
+    import torch.distributed as dist
+
+    value = torch.tensor([int(flag)], dtype=torch.int32)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def shards(engine):
     """`{"rank", "examples", "fingerprint"}` of every process."""
     import torch.distributed as dist
