@@ -114,7 +114,13 @@ def torch_fused_adam():
 
 
 def all_layers(model):
-    """Every layer inside `model`, nested ones included, once each."""
+    """Every layer inside `model`, nested ones included, once each.
+
+    The fallback walks the public `.layers` of the model and of the models
+    inside it; layers nested inside a plain layer (a transformer block's
+    attention) are not listed, which is enough for `kft.model.head`, whose
+    new head layers sit at the task's top level.
+    """
     if tested("keras") and hasattr(model, "_flatten_layers"):
         return list(model._flatten_layers(include_self=False))
     found, seen = [], {id(model)}

@@ -1,8 +1,9 @@
 """Trains the MRPC recipe under several `distribute=` values in one process
-and prints what `tests/test_distribute.py` checks, as JSON on the last line.
+and prints what `tests/runtime/test_distribute.py` checks, as JSON on the
+last line.
 
     KERAS_BACKEND=jax XLA_FLAGS=--xla_force_host_platform_device_count=4 \\
-        python tests/distributed_runs.py SPEC_JSON
+        python tests/runtime/distributed_runs.py SPEC_JSON
 
 SPEC_JSON: `{"cpus": N (TensorFlow logical CPUs, or 0), "out": DIR,
 "base": {overrides}, "runs": {name: {overrides}}, "errors": {name:

@@ -38,7 +38,7 @@ def _runs(spec, env):
     environ = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT),
                    **env)
     done = subprocess.run(
-        [sys.executable, "tests/distributed_runs.py", json.dumps(spec)],
+        [sys.executable, "tests/runtime/distributed_runs.py", json.dumps(spec)],
         capture_output=True, text=True, env=environ, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
