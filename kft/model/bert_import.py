@@ -7,11 +7,13 @@ functions, so importing this module stays light.
 
 import importlib.metadata
 import importlib.util
+import io
 import json
 import logging
 import os
 import re
 
+from kft.data.tables import decode
 from kft.errors import KftError
 from kft.rundir import atomic
 
@@ -211,9 +213,9 @@ def _tokenizer_settings(hf_dir, config):
 
 
 def _vocabulary(hf_dir):
-    if _has(hf_dir, "vocab.txt"):
-        with open(os.path.join(hf_dir, "vocab.txt"), encoding="utf-8") as f:
-            return [line.rstrip("\n") for line in f]
+    if _has(hf_dir, "vocab.txt"):  # one token a line, as open() reads it
+        text = decode(os.path.join(hf_dir, "vocab.txt"))
+        return [line.rstrip("\n") for line in io.StringIO(text, newline=None)]
     spec = _json(hf_dir, "tokenizer.json")
     model = (spec or {}).get("model") or {}
     if model.get("type") != "WordPiece" or not model.get("vocab"):
@@ -281,7 +283,6 @@ def _json(folder, name):
     if not os.path.isfile(path):
         return None
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as error:
+        return json.loads(decode(path))
+    except ValueError as error:
         raise KftError(f"{path} is not valid JSON ({error}); fix it") from None

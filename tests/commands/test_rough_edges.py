@@ -60,7 +60,7 @@ def test_binary_data_is_one_line_naming_the_file(utf16_pairs, tiny_bert,
     done = run_kft("run", MRPC, "--smoke", f"preset={tiny_bert}",
                    f"data_dir={utf16_pairs}",
                    f"output_dir={tmp_path / 'run'}")
-    _one_error_line(done, f"{utf16_pairs / 'train.tsv'}:1: not UTF-8 text",
+    _one_error_line(done, f"{utf16_pairs / 'train.tsv'}:2: not UTF-8 text",
                     "save the file as UTF-8")
     assert not (tmp_path / "run").exists()
 
@@ -172,7 +172,7 @@ def test_resume_says_which_recipe_it_imports_and_refuses_strangers(
 
 def test_show_needs_no_backend_and_takes_one():
     code = ("import sys\nfrom kft.commands.cli import main\n"
-            "assert main(['show', 'recipes/mrpc.py', '--backend', 'jax', "
+            "assert main(argv=['show', 'recipes/mrpc.py', '--backend', 'jax', "
             "'epochs=2']) == 0\n"
             "print('HEAVY', sorted(m for m in ('keras', 'tensorflow', "
             "'torch', 'jax') if m in sys.modules))\n")

@@ -63,9 +63,9 @@ def test_a_byte_order_mark_selects_utf16_or_utf8(tmp_path, encoding, bom):
 
 @pytest.mark.parametrize("data, where", [
     (b"label\tsentence\n1\tcaf\xe9\n", ":2: not UTF-8 text (byte 0xe9"),
-    (bytes(range(256)) * 4, ":1: not UTF-8 text (byte 0x80"),
+    (bytes(range(256)) * 4, ":2: not UTF-8 text (byte 0x80"),
     (ROWS.encode("utf-16-le"), ":1: not UTF-8 text (byte 0x00"),
-])
+], ids=["latin-1", "binary", "utf-16 without a BOM"])
 def test_other_bytes_name_the_file_line_and_byte(tmp_path, data, where):
     path = write(tmp_path, "bad.tsv", data)
     with pytest.raises(KftError, match=r"bad\.tsv" + where.replace(
