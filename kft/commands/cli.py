@@ -22,7 +22,7 @@ import sys
 import click
 
 from kft import config, errors, training
-from kft.commands import evaluate, export, predict, report
+from kft.commands import evaluate, export, launch, predict, report
 from kft.commands.eval_report import terminal
 from kft.errors import KftError
 from kft.model import importer
@@ -58,13 +58,30 @@ def start(name):
 @BACKEND
 @click.option("--smoke", is_flag=True,
               help="A few steps on a few examples: checks a recipe runs.")
+@click.option("--processes", type=int, default=None, metavar="N",
+              help="Train as N local processes, set up with the engine's "
+                   "own multi-process protocol (jax.distributed, TF_CONFIG, "
+                   "torchrun nodes).")
+@click.option("--devices-per-process", type=int, default=1, metavar="D",
+              help="With --processes: devices each process trains on "
+                   "(JAX host devices, torch processes per node).")
+@click.option("--port", type=int, default=None,
+              help="With --processes: the first local port to use "
+                   "(default: free ones).")
 @OVERRIDES
-def run(recipe, backend, smoke, overrides):
+def run(recipe, backend, smoke, processes, devices_per_process, port,
+        overrides):
     """Train RECIPE (a file such as recipes/mrpc.py, or a module).
 
     OVERRIDES are typed key=value settings, e.g. epochs=2 learning_rate=3e-5;
     `kft show RECIPE` lists them all.
     """
+    if processes is not None:
+        resolve(recipe, overrides, smoke)  # bad keys fail before any start
+        args = [recipe, *(["--smoke"] if smoke else []), *overrides]
+        raise click.exceptions.Exit(launch.launch(
+            args, backend or backends.current_name(), processes,
+            devices_per_process, port))
     start(backend)
     result = training.train(resolve(recipe, overrides, smoke))
     click.echo(json.dumps({"run_dir": result.run_dir, **result.metrics}))
@@ -249,8 +266,8 @@ def main(recipe=None, argv=None):
             result = training.train(recipe.replace(**config.parse(argv)))
             print(json.dumps({"run_dir": result.run_dir, **result.metrics}))
             return 0
-        cli.main(args=argv, prog_name="kft", standalone_mode=False)
-        return 0
+        status = cli.main(args=argv, prog_name="kft", standalone_mode=False)
+        return status if isinstance(status, int) else 0
     except KftError as error:
         click.echo(f"kft: error: {error}", err=True)
         return 2

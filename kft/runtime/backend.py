@@ -59,6 +59,14 @@ def _before_jax():
     allocator.one_arena()
 
 
+def current_name():
+    """The backend `KERAS_BACKEND` names, or None: without importing
+    keras (a launcher of other processes needs no engine itself)."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    return os.environ.get("KERAS_BACKEND")
+
+
 def current() -> str:
     """The backend Keras uses (or will use) in this process."""
     if "keras" in sys.modules:

@@ -16,6 +16,7 @@ every fallback, which the tests use to run both paths.
 | `callback_fields` | `EarlyStopping`, `ReduceLROnPlateau` state | none |
 | `set_threefry_partitionable` | `jax_threefry_partitionable` | JAX default |
 | `tokenized_inputs` | KerasHub `preprocess_samples` | `preprocessor=None` |
+| `multi_worker_strategy` | a Keras 3.15 need, met by a subclass | plain |
 """
 
 import contextlib
@@ -206,3 +207,37 @@ def preprocessor_in_place(model):
         yield model
     finally:
         model.preprocessor = None
+
+
+def multi_worker_strategy():
+    """TensorFlow's `MultiWorkerMirroredStrategy`, able to reduce a nested
+    batch.
+
+    Keras 3.15's TensorFlow trainer asks two things of a multi-worker
+    strategy's `reduce` that it does not do: it builds a model from its
+    first batch reduced with `strategy.reduce("MEAN", batch)`, where the
+    batch is nested (a dict of text inputs, labels, weights: "Attempt to
+    convert a value ({'token_ids': PerReplica..."), and it averages each
+    step's scalar logs with `reduce("MEAN", value, axis=0)` ("Invalid
+    reduction dimension 0 for input with 0 dimensions"). On the tested
+    Keras, this subclass reduces each tensor of a structure on its own and
+    a scalar over the replicas, through the public `reduce`; on another
+    Keras, the plain strategy.
+    """
+    import tensorflow as tf
+
+    if not tested("keras"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+
+    class NestedReduce(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            parent = super()
+            if tf.nest.is_nested(value):
+                return tf.nest.map_structure(
+                    lambda v: self.reduce(reduce_op, v, axis), value)
+            local = self.experimental_local_results(value)
+            if axis is not None and local and local[0].shape.rank == 0:
+                axis = None  # a per-replica scalar: over the replicas
+            return parent.reduce(reduce_op, value, axis)
+
+    return NestedReduce()

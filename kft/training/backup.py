@@ -52,6 +52,9 @@ class Backup:
         agree: callable or None. `agree(flag)`: whether `flag` holds in
             any process (`kft.runtime.distribute.any_process`), so every
             process stops at the same step.
+        together: bool. Reading the state takes every process (JAX and
+            TensorFlow over many processes read variables collectively):
+            the others read it too, and only the writer saves it.
 
     Attributes:
         epoch: int. The epoch training starts in (0-based).
@@ -63,8 +66,9 @@ class Backup:
     """
 
     def __init__(self, run_dir, steps, every=None, saved=None, writes=True,
-                 signals=None, agree=None):
+                 signals=None, agree=None, together=False):
         meta, self.groups = saved or ({}, {})
+        self.together = together
         self.signals, self.agree = signals, agree or bool
         self.writes = writes
         self.run_dir, self.steps, self.every = run_dir, steps, every
@@ -121,9 +125,11 @@ class Backup:
             checkpoint.remove(self.run_dir)
 
     def write(self, model, position, elapsed, stopped=False):
+        if not (self.writes or self.together):
+            return
+        groups = checkpoint.capture(model)  # collective: every process
         if not self.writes:
             return
-        groups = checkpoint.capture(model)
         states, kept = callback_state.capture(self.inner)
         groups.update(kept)
         meta = {"position": position, "steps": self.steps,

@@ -24,11 +24,15 @@ class BestModel(keras.callbacks.Callback):
         path: str or None. Where to save, a `.keras` file; None keeps
             the best weights in memory only.
         monitor: str. The quantity to watch, e.g. `val_loss`.
+        scratch: bool. Save to `path` and delete it again: for a process
+            that does not write the run directory but must take part in
+            saving (JAX and TensorFlow gather the weights of many
+            processes collectively).
     """
 
-    def __init__(self, path, monitor="val_loss"):
+    def __init__(self, path, monitor="val_loss", scratch=False):
         super().__init__()
-        self.path = path
+        self.path, self.scratch = path, scratch
         self.monitor = monitor
         self.better = np.less if "loss" in monitor else np.greater
         self.best = None
@@ -48,15 +52,21 @@ class BestModel(keras.callbacks.Callback):
         if self.best is None or self.better(value, self.best):
             self.best, self.best_epoch = float(value), epoch
             self.best_weights = self.model.get_weights()
-            if self.path:  # None: another process writes the run
-                saving.save(self.model, self.path)
+            self._save()
             self.saved_epoch = epoch
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             if self.saved_epoch != self.best_epoch:  # restored from a backup
-                saving.save(self.model, self.path)
+                self._save()
+
+    def _save(self):
+        if self.path is None:  # another process writes the run
+            return
+        saving.save(self.model, self.path)
+        if self.scratch:
+            os.remove(self.path)
 
 
 class TerminateOnNaN(keras.callbacks.TerminateOnNaN):

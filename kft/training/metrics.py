@@ -67,6 +67,55 @@ class BinaryAUC(keras.metrics.AUC):
         )
 
 
+@keras.saving.register_keras_serializable(package="kft")
+class ConfusionCounts(keras.metrics.Metric):
+    """Counts of each (true class, predicted class) pair, from logits.
+
+    `counts` (rows true, columns predicted) accumulates inside the
+    engine's own evaluation step, so under any distribution (JAX over
+    many processes included) the matrix is read from one variable instead
+    of from a second prediction pass. `result()` is the number of
+    examples counted.
+
+    Args:
+        num_classes: int.
+
+    Example:
+
+    ```python
+    metric = kft.training.metrics.ConfusionCounts(2)
+    metric.update_state([1, 0], [[0.0, 2.0], [0.0, 1.0]])
+    metric.counts.numpy()  # [[0, 1], [0, 1]]
+    ```
+    """
+
+    def __init__(self, num_classes, name="confusion_counts",
+                 dtype="float32"):
+        super().__init__(name=name, dtype=dtype)
+        self.num_classes = int(num_classes)
+        self.counts = self.add_variable(
+            (self.num_classes, self.num_classes),
+            keras.initializers.Zeros(), dtype="float32", name="counts")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        n = self.num_classes
+        true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n)
+        guess = ops.one_hot(ops.argmax(y_pred, axis=-1), n)
+        if sample_weight is not None:
+            weight = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
+            guess = guess * weight
+        self.counts.assign_add(ops.matmul(ops.transpose(true), guess))
+
+    def result(self):
+        return ops.sum(self.counts)
+
+    def reset_state(self):
+        self.counts.assign(ops.zeros_like(self.counts.value))
+
+    def get_config(self):
+        return dict(super().get_config(), num_classes=self.num_classes)
+
+
 def metrics_for(num_classes):
     """The metrics `train` reports: accuracy, plus F1 and AUC for 2
     classes."""

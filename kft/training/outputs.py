@@ -4,7 +4,7 @@ the end-of-run `confusion.png`."""
 import numpy as np
 
 from kft.rundir import plots
-from kft.training import losses, metrics, scores
+from kft.training import losses, metrics
 
 
 def predictions(model, dataset):
@@ -39,17 +39,37 @@ def classification_metrics(y, outputs, num_classes):
     return {k: float(ops.convert_to_numpy(v)) for k, v in values.items()}
 
 
-def write_plots(run_dir, model, dataset, class_names):
-    """Writes `curves.png` (from `history.csv`) and `confusion.png` of the
-    best model on `dataset`, the validation batches.
+def final_evaluation(model, dataset, num_classes, compile_metrics):
+    """The best model's validation metrics and confusion matrix, from one
+    `evaluate` pass (no second prediction pass).
+
+    The model is compiled again, with its optimizer and loss, adding a
+    `metrics.ConfusionCounts` to its metrics, inside the engine's scope.
+
+    Args:
+        model: keras.Model. Compiled, trained.
+        dataset: tf.data.Dataset. The validation batches, as `fit` took
+            them.
+        num_classes: int.
+        compile_metrics: callable. `compile_metrics(metrics)` gives
+            `compile`'s metric arguments (`kft.runtime.distribute`).
 
     Returns:
-        The confusion matrix, an `(n, n)` array (rows true, columns
-        predicted).
+        `(values, matrix)`: the metrics as floats (`loss`, `accuracy`,
+        ...), and the `(n, n)` int confusion matrix.
     """
+    counts = metrics.ConfusionCounts(num_classes)
+    model.compile(optimizer=model.optimizer, loss=model.loss,
+                  **compile_metrics([*metrics.metrics_for(num_classes),
+                                     counts]))
+    values = model.evaluate(dataset, verbose=0, return_dict=True)
+    values.pop(counts.name, None)
+    matrix = np.rint(np.asarray(counts.counts.numpy())).astype("int64")
+    return {k: float(v) for k, v in values.items()}, matrix
+
+
+def write_plots(run_dir, matrix, class_names):
+    """Writes `curves.png` (from `history.csv`) and `confusion.png` of
+    `matrix` (rows true, columns predicted)."""
     plots.write_curves(run_dir)
-    y, outputs = predictions(model, dataset)
-    matrix = scores.confusion_matrix(y, outputs.argmax(axis=-1),
-                                     len(class_names))
     plots.write_confusion(run_dir, matrix, class_names)
-    return matrix

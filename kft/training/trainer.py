@@ -5,6 +5,7 @@ import dataclasses
 import inspect
 import math
 import os
+import tempfile
 import time
 
 from kft import rundir
@@ -79,7 +80,8 @@ def _train(recipe, path, saved, signals):
         rundir.write_json(os.path.join(path, rundir.ENV),
                           setup.describe(cfg.seed))
     backup = Backup(path, steps, cfg.backup_every_steps, saved, chief,
-                    signals, distribute.any_process)
+                    signals, distribute.any_process,
+                    distribute.saves_together())
     return _fit(model, cfg, splits, backup, writes=chief)
 
 
@@ -125,8 +127,7 @@ def build_model(recipe, splits):
 
 def _fit(model, cfg, splits, backup, writes=True):
     path, steps = backup.run_dir, backup.steps
-    best = callbacks.BestModel(
-        os.path.join(path, rundir.MODEL) if writes else None, cfg.monitor)
+    best = _best_model(path, cfg.monitor, writes)
     timer = callbacks.StepTimer(backup.offset)
     train_ds, validation_ds, feeding, padded = _datasets(
         model, cfg, splits, backup.start_batch())
@@ -152,11 +153,12 @@ def _fit(model, cfg, splits, backup, writes=True):
             shuffle=False,  # the datasets reshuffle every epoch themselves
         )
         seconds = time.time() - start + backup.seconds
-        values = model.evaluate(validation_ds, verbose=0, return_dict=True)
-        if writes:
-            outputs.write_plots(path, model, validation_ds,
-                                    splits.class_names)
-    scores = {k: float(v) for k, v in values.items()}
+        with distribute.scope():
+            scores, matrix = outputs.final_evaluation(
+                model, validation_ds, len(splits.class_names),
+                distribute.compile_metrics)
+    if writes:
+        outputs.write_plots(path, matrix, splits.class_names)
     best_epoch = None if best.best_epoch is None else best.best_epoch + 1
     history = backup.history
     summary = dict(scores, best_epoch=best_epoch,
@@ -171,6 +173,20 @@ def _fit(model, cfg, splits, backup, writes=True):
     rundir.write_json(os.path.join(path, rundir.METRICS), summary)
     backup.finish()
     return Result(path, scores, history, model)
+
+
+def _best_model(path, monitor, writes):
+    """The `BestModel` of this process: it saves `model.keras` in the
+    process that writes the run directory; where the engine saves
+    collectively (JAX, TensorFlow multi-worker), the other processes save
+    a scratch copy alongside."""
+    if writes:
+        return callbacks.BestModel(os.path.join(path, rundir.MODEL), monitor)
+    if not distribute.saves_together():
+        return callbacks.BestModel(None, monitor)
+    scratch = os.path.join(tempfile.mkdtemp(prefix="kft-scratch-"),
+                           rundir.MODEL)
+    return callbacks.BestModel(scratch, monitor, scratch=True)
 
 
 def _datasets(model, cfg, splits, start=0):

@@ -149,6 +149,14 @@ def metric_totals():
     return _state["module"].metric_totals(_state["engine"])
 
 
+def saves_together():
+    """Whether every process must take part when one saves the model or
+    reads its weights (JAX and TensorFlow with several processes gather
+    weights collectively; torch processes each hold a full copy)."""
+    topology = current()
+    return topology.processes > 1 and current_backend() != "torch"
+
+
 def any_process(flag):
     """Whether `flag` holds in any process of the run. Every process must
     call it at the same point (it is a collective when there are

@@ -17,6 +17,7 @@ import json
 import os
 
 from kft.errors import KftError
+from kft.runtime import compat
 from kft.runtime.distribute import batches
 from kft.runtime.distribute.topology import Topology, resolve
 
@@ -47,7 +48,7 @@ def configure(config):
                 "use distribute=data_parallel (or auto)")
         return Topology(devices=tuple(devices[:1])), None
     if workers > 1:
-        engine = tf.distribute.MultiWorkerMirroredStrategy()
+        engine = compat.multi_worker_strategy()
         name = "MultiWorkerMirroredStrategy"
     elif tpu:
         engine = _tpu_strategy(tf)

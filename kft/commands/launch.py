@@ -1,0 +1,273 @@
+"""`kft run RECIPE --processes N`: N local processes, each set up as its
+engine's own multi-process protocol expects, so the multi-host code paths
+run for real on one machine.
+
+- JAX: `jax.distributed` (through `keras.distribution.initialize`): every
+  process gets `KERAS_DISTRIBUTION_JOB_ADDRESSES` (the coordinator,
+  process 0's `127.0.0.1:PORT`), `..._NUM_PROCESSES` and `..._PROCESS_ID`,
+  and `--devices-per-process D` host devices (`XLA_FLAGS`);
+- TensorFlow: `MultiWorkerMirroredStrategy`: every process gets a
+  `TF_CONFIG` naming N workers on localhost ports and its own index;
+- torch: the engine's own launcher: N `torchrun` "nodes" (`--nnodes=N
+  --nproc-per-node=D`) meeting at a c10d rendezvous on localhost.
+
+The launcher imports no engine. It prefixes each process's output with
+`[pI]`, prints the run's result line (process 0's) as `kft run` does, and
+returns 0 when every process succeeded. When one fails or dies, it names
+it (`kft: error: process 1 (pid P) was killed by SIGKILL`), sends the
+others SIGTERM, and SIGKILL after `STOP_SECONDS` if they are stuck in a
+collective with the lost one; the command returns within about
+`STOP_SECONDS` of the loss. SIGTERM or SIGINT to the launcher goes to
+every process, which stop together after a step with a backup (exit 75).
+"""
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+from kft.errors import KftError
+
+STOP_SECONDS = 10.0  # after a loss, how long the others get to stop
+POLL_SECONDS = 0.1
+ENGINES = ("torch", "jax", "tensorflow")
+_RUN_ID = f"kft-{uuid.uuid4().hex[:12]}"  # torchrun's rendezvous id
+
+
+def launch(recipe_args, backend, processes, devices_per_process=1,
+           port=None):
+    """Runs `kft run RECIPE_ARGS` as `processes` cooperating processes.
+
+    Args:
+        recipe_args: list of str. What follows `kft run`: the recipe,
+            `--smoke`, and `key=value` overrides.
+        backend: str. `torch`, `jax` or `tensorflow`.
+        processes: int. Processes to start (2 or more).
+        devices_per_process: int. Devices (CPU: host devices or torch
+            processes) each one trains on.
+        port: int or None. The first local port to use; None picks free
+            ones.
+
+    Returns:
+        The exit status: 0, or the first failing process's.
+    """
+    check(backend, processes, devices_per_process)
+    ports = _ports(port, processes if backend == "tensorflow" else 1)
+    commands = [_command(backend, recipe_args, i, processes,
+                         devices_per_process, ports) for i in range(processes)]
+    return Group(commands).run()
+
+
+def check(backend, processes, devices_per_process):
+    """Refuses, before anything starts, a topology that cannot work."""
+    if backend not in ENGINES:
+        raise KftError(f"--processes needs --backend (or KERAS_BACKEND): one "
+                       f"of {', '.join(ENGINES)}")
+    if processes < 2:
+        raise KftError(f"--processes {processes}: give 2 or more, or leave "
+                       "--processes out for one process")
+    if devices_per_process < 1:
+        raise KftError(f"--devices-per-process {devices_per_process}: give "
+                       "1 or more")
+    if backend == "tensorflow" and devices_per_process != 1:
+        raise KftError(
+            f"--devices-per-process {devices_per_process} with tensorflow: "
+            "MultiWorkerMirroredStrategy trains on one CPU device a worker "
+            "(its GPUs on a GPU host); use --devices-per-process 1")
+
+
+def _ports(first, count):
+    """`count` local ports: from `first` on, each checked free; else
+    ones the OS picks."""
+    if first is None:
+        held = [socket.socket() for _ in range(count)]
+        for s in held:
+            s.bind(("127.0.0.1", 0))
+        found = [s.getsockname()[1] for s in held]
+        for s in held:
+            s.close()
+        return found
+    found = list(range(first, first + count))
+    for number in found:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", number))
+            except OSError:
+                raise KftError(
+                    f"--port {number}: port {number} on 127.0.0.1 is in use; "
+                    "pass another --port, or leave it out for a free one"
+                ) from None
+    return found
+
+
+def _command(backend, recipe_args, index, processes, devices, ports):
+    """`(argv, environment)` of process `index`."""
+    env = dict(os.environ, KERAS_BACKEND=backend, KFT_PROCESS_INDEX=str(index),
+               PYTHONUNBUFFERED="1")
+    run = ["-m", "kft", "run", *recipe_args]
+    if backend == "torch":
+        rendezvous = f"127.0.0.1:{ports[0]}"
+        return ([sys.executable, "-m", "torch.distributed.run",
+                 f"--nnodes={processes}", f"--nproc-per-node={devices}",
+                 "--rdzv-backend=c10d", f"--rdzv-endpoint={rendezvous}",
+                 f"--rdzv-id={_RUN_ID}", "--max-restarts=0", *run], env)
+    if backend == "jax":
+        env.update(KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{ports[0]}",
+                   KERAS_DISTRIBUTION_NUM_PROCESSES=str(processes),
+                   KERAS_DISTRIBUTION_PROCESS_ID=str(index))
+        flags = os.environ.get("XLA_FLAGS", "")
+        env["XLA_FLAGS"] = (f"{flags} --xla_force_host_platform_device_count="
+                            f"{devices}").strip()
+    else:
+        workers = [f"127.0.0.1:{p}" for p in ports]
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
+                                       "task": {"type": "worker",
+                                                "index": index}})
+    return [sys.executable, *run], env
+
+
+class Group:
+    """Starts processes, forwards their output, and stops them together.
+
+    Args:
+        commands: list of `(argv, environment)`.
+    """
+
+    def __init__(self, commands):
+        self.commands = commands
+        self.processes, self.threads, self.results = [], [], []
+        self.lock = threading.Lock()
+
+    def run(self):
+        previous = {s: signal.signal(s, self._forward)
+                    for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            for index, (argv, env) in enumerate(self.commands):
+                self._start(index, argv, env)
+            status = self._wait()
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+        for thread in self.threads:
+            thread.join(timeout=5)
+        if status == 0 and self.results:
+            print(self._result(), flush=True)
+        return status
+
+    def _start(self, index, argv, env):
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   bufsize=1, preexec_fn=_die_with_parent)
+        self.processes.append(process)
+        for stream, target in ((process.stdout, sys.stdout),
+                               (process.stderr, sys.stderr)):
+            thread = threading.Thread(target=self._copy, daemon=True,
+                                      args=(index, stream, target))
+            thread.start()
+            self.threads.append(thread)
+
+    def _copy(self, index, stream, target):
+        for line in stream:
+            if target is sys.stdout and line.startswith('{"run_dir"'):
+                self.results.append(json.loads(line))
+                continue
+            with self.lock:
+                target.write(f"[p{index}] {line}")
+                target.flush()
+
+    def _wait(self):
+        """The first failure's status once every process ended (0 if
+        none), stopping the others after a failure."""
+        while True:
+            codes = [p.poll() for p in self.processes]
+            failed = [(i, c) for i, c in enumerate(codes)
+                      if c is not None and c != 0]
+            if failed:
+                return self._stop_after(*failed[0])
+            if all(c == 0 for c in codes):
+                return 0
+            time.sleep(POLL_SECONDS)
+
+    def _stop_after(self, index, code):
+        process = self.processes[index]
+        others = [p for p in self.processes if p.poll() is None]
+        if code != 75:  # 75: stopped by a signal, the others stop too
+            print(f"kft: error: process {index} (pid {process.pid}) "
+                  f"{_how(code)}; stopping the other {len(others)} "
+                  "process(es)", file=sys.stderr, flush=True)
+            for other in others:
+                _signal(other, signal.SIGTERM)
+        # After a signal every process stops at the same step and process
+        # 0 writes the backup: give it time. After a loss, a process stuck
+        # in a collective with the lost one never ends by itself.
+        deadline = time.time() + (STOP_SECONDS if code != 75 else 300)
+        while time.time() < deadline and any(p.poll() is None
+                                             for p in others):
+            time.sleep(POLL_SECONDS)
+        for other in others:
+            if other.poll() is None:
+                _signal(other, signal.SIGKILL)
+                other.wait()
+        return 128 - code if code < 0 else code
+
+    def _forward(self, number, frame):
+        for process in self.processes:
+            if process.poll() is None:
+                _signal(process, number)
+
+    def _result(self):
+        """Process 0's result line (the one that names the run
+        directory)."""
+        found = [r for r in self.results if r.get("run_dir")]
+        return json.dumps(found[0] if found else self.results[0])
+
+
+def _signal(process, number):
+    """Sends `number` to a process and everything it started (a torchrun
+    node's workers, which torch starts in sessions of their own)."""
+    for pid in [process.pid, *_descendants(process.pid)]:
+        try:
+            os.kill(pid, number)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _descendants(pid):
+    """The processes below `pid`, from Linux's /proc (none elsewhere)."""
+    children = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, stack = [], list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(children.get(child, []))
+    return found
+
+
+def _die_with_parent():
+    """In a started process: SIGTERM when the launcher dies, even by
+    SIGKILL (Linux's PR_SET_PDEATHSIG), so no process outlives it."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def _how(code):
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
