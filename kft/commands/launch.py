@@ -142,6 +142,7 @@ class Group:
     def __init__(self, commands):
         self.commands = commands
         self.processes, self.threads, self.results = [], [], []
+        self.errors = []  # the processes' own `kft: error:` messages
         self.lock = threading.Lock()
 
     def run(self):
@@ -177,6 +178,9 @@ class Group:
             if target is sys.stdout and line.startswith('{"run_dir"'):
                 self.results.append(json.loads(line))
                 continue
+            if line.startswith("kft: error: "):  # said once, at the end
+                self.errors.append(line[len("kft: error: "):].rstrip())
+                continue
             with self.lock:
                 target.write(f"[p{index}] {line}")
                 target.flush()
@@ -195,12 +199,21 @@ class Group:
             time.sleep(POLL_SECONDS)
 
     def _stop_after(self, index, code):
+        """Stops the others after process `index` failed with `code`;
+        returns the group's status: 2 for bad input (a process said
+        `kft: error:`), 75 when a signal stopped it, else `code`."""
         process = self.processes[index]
+        for thread in self.threads[2 * index:2 * index + 2]:
+            thread.join(timeout=5)  # its last words
         others = [p for p in self.processes if p.poll() is None]
-        if code != 75:  # 75: stopped by a signal, the others stop too
+        if self.errors:
+            print(f"kft: error: {self.errors[0]}", file=sys.stderr,
+                  flush=True)
+        elif code != 75:  # 75: stopped by a signal, the others stop too
             print(f"kft: error: process {index} (pid {process.pid}) "
                   f"{_how(code)}; stopping the other {len(others)} "
                   "process(es)", file=sys.stderr, flush=True)
+        if code != 75:
             for other in others:
                 _signal(other, signal.SIGTERM)
         # After a signal every process stops at the same step and process
@@ -214,6 +227,8 @@ class Group:
             if other.poll() is None:
                 _signal(other, signal.SIGKILL)
                 other.wait()
+        if self.errors:
+            return 2
         return 128 - code if code < 0 else code
 
     def _forward(self, number, frame):

@@ -52,9 +52,13 @@ class Backup:
         agree: callable or None. `agree(flag)`: whether `flag` holds in
             any process (`kft.runtime.distribute.any_process`), so every
             process stops at the same step.
-        together: bool. Reading the state takes every process (JAX and
-            TensorFlow over many processes read variables collectively):
+        together: bool. Reading the state takes every process (several
+            processes read variables, or sum metric totals, collectively):
             the others read it too, and only the writer saves it.
+        metric_totals: callable or None. Sums metric totals over the
+            processes (`kft.runtime.distribute.metric_values`): the
+            backup then holds the global totals, which only the writer
+            adds back when an epoch resumes.
 
     Attributes:
         epoch: int. The epoch training starts in (0-based).
@@ -66,9 +70,10 @@ class Backup:
     """
 
     def __init__(self, run_dir, steps, every=None, saved=None, writes=True,
-                 signals=None, agree=None, together=False):
+                 signals=None, agree=None, together=False,
+                 metric_totals=None):
         meta, self.groups = saved or ({}, {})
-        self.together = together
+        self.together, self.metric_totals = together, metric_totals
         self.signals, self.agree = signals, agree or bool
         self.writes = writes
         self.run_dir, self.steps, self.every = run_dir, steps, every
@@ -127,7 +132,8 @@ class Backup:
     def write(self, model, position, elapsed, stopped=False):
         if not (self.writes or self.together):
             return
-        groups = checkpoint.capture(model)  # collective: every process
+        # collective: every process
+        groups = checkpoint.capture(model, self.metric_totals)
         if not self.writes:
             return
         states, kept = callback_state.capture(self.inner)
@@ -215,7 +221,8 @@ class _Last(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if batch == 0 and self.backup.saved and self.backup.offset(
-                self.epoch):  # the resumed epoch's totals go on
+                self.epoch) and (self.backup.writes  # global totals: once
+                                 or self.backup.metric_totals is None):
             checkpoint.add_metrics(self.model, self.backup.groups)
         every, steps = self.backup.every, self.backup.steps
         done = self.backup.offset(self.epoch) + batch + 1

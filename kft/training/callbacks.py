@@ -246,23 +246,29 @@ class GlobalMetrics(keras.callbacks.Callback):
     Args:
         total: callable. `total(variables)` sums metric variables over
             the processes, in place.
+        offset: callable or None. `offset(epoch)`: steps of `epoch` done
+            before this `fit` (a resumed run), so its last step is known.
     """
 
-    def __init__(self, total):
+    def __init__(self, total, offset=None):
         super().__init__()
         self.total = total
+        self.offset = offset or (lambda epoch: 0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         steps = self.params.get("steps")
-        if steps is None or batch != steps - 1:
+        if steps is None or self.offset(self._epoch) + batch != steps - 1:
             return
         self.total(self.model.metrics_variables)
 
 
-def engine(total):
+def engine(total, offset=None):
     """The callbacks the distribution engine needs: `GlobalMetrics` when
     `total` (from `kft.runtime.distribute.metric_totals`) is given."""
-    return [] if total is None else [GlobalMetrics(total)]
+    return [] if total is None else [GlobalMetrics(total, offset)]
 
 
 def standard(cfg, best, path, offset):

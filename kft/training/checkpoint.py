@@ -88,14 +88,24 @@ def remove(run_dir):
         os.remove(path_in(run_dir))
 
 
-def capture(model):
-    """The model's, optimizer's and metrics' variables, and torch's RNG."""
+def capture(model, metric_totals=None):
+    """The model's, optimizer's and metrics' variables, and torch's RNG.
+
+    Args:
+        model: keras.Model. Compiled.
+        metric_totals: callable or None. `metric_totals(variables)` gives
+            the metric variables' values summed over the processes, when
+            each process keeps its own running totals (torch under
+            `torchrun`); None reads them as they are.
+    """
     import keras
 
+    metrics = model.metrics_variables
     groups = {
         "model": [v.numpy() for v in model.variables],
         "optimizer": [v.numpy() for v in model.optimizer.variables],
-        "metrics": [v.numpy() for v in model.metrics_variables],
+        "metrics": (metric_totals(metrics) if metric_totals
+                    else [v.numpy() for v in metrics]),
     }
     if keras.backend.backend() == "torch":
         import torch

@@ -81,7 +81,8 @@ def _train(recipe, path, saved, signals):
                           setup.describe(cfg.seed))
     backup = Backup(path, steps, cfg.backup_every_steps, saved, chief,
                     signals, distribute.any_process,
-                    distribute.saves_together())
+                    distribute.current().processes > 1,
+                    distribute.metric_values())
     return _fit(model, cfg, splits, backup, writes=chief)
 
 
@@ -144,7 +145,8 @@ def _fit(model, cfg, splits, backup, writes=True):
             initial_epoch=backup.initial_epoch(cfg.epochs),
             steps_per_epoch=steps,
             callbacks=backup.callbacks([
-                *callbacks.engine(distribute.metric_totals()), timer,
+                *callbacks.engine(distribute.metric_totals(), backup.offset),
+                timer,
                 *_unfreeze(model, cfg, steps),
                 *callbacks.standard(cfg, best, path if writes else None,
                                     backup.offset)]),

@@ -149,6 +149,15 @@ def metric_totals():
     return _state["module"].metric_totals(_state["engine"])
 
 
+def metric_values():
+    """A function giving metric variables' values summed over the
+    processes, where each process keeps its own running totals (torch
+    with several processes); else None."""
+    if _state["module"] is None or current().processes == 1:
+        return None
+    return _state["module"].metric_values(_state["engine"])
+
+
 def saves_together():
     """Whether every process must take part when one saves the model or
     reads its weights (JAX and TensorFlow with several processes gather

@@ -162,6 +162,10 @@ def metric_totals(engine):
     return None
 
 
+def metric_values(engine):
+    return None
+
+
 def reset(engine):
     """Clears the Keras distribution this run set."""
     if engine is not None:

@@ -61,7 +61,17 @@ def configure(config):
         replicas=engine.num_replicas_in_sync, processes=max(workers, 1),
         rank=_rank(cluster), mesh_shape=(engine.num_replicas_in_sync,),
         mesh_axes=("replica",),
-        devices=tuple(engine.extended.worker_devices)), engine
+        devices=_every_device(engine, workers, _rank(cluster))), engine
+
+
+def _every_device(engine, workers, rank):
+    """Every worker's devices (the local ones, named for each task): the
+    whole topology, for `env.json`."""
+    local = list(engine.extended.worker_devices)
+    if workers <= 1:
+        return tuple(local)
+    return tuple(d.replace(f"/task:{rank}/", f"/task:{task}/")
+                 for task in range(workers) for d in local)
 
 
 def _local_devices(tf):
@@ -125,6 +135,10 @@ def _no_bool(*batch):
 
 
 def metric_totals(engine):
+    return None
+
+
+def metric_values(engine):
     return None
 
 

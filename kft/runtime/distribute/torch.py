@@ -20,6 +20,7 @@ does what DDP does, in this one module, through public Keras surfaces:
 
 import atexit
 import os
+import socket
 
 from kft.errors import KftError
 from kft.runtime.distribute import batches
@@ -68,7 +69,17 @@ def configure(config):
         strategy=strategy, engine=f"torch.distributed ({engine.backend}) "
         "gradient all-reduce", replicas=world, processes=world,
         rank=engine.rank, mesh_shape=(world,), mesh_axes=("process",),
-        devices=(_device(),)), engine
+        devices=_every_device(world)), engine
+
+
+def _every_device(world):
+    """Each process's device, by rank, as `HOST/DEVICE`: the whole
+    topology, for `env.json`."""
+    import torch.distributed as dist
+
+    found = [None] * world
+    dist.all_gather_object(found, f"{socket.gethostname()}/{_device()}")
+    return tuple(found)
 
 
 def _join(world):
@@ -182,8 +193,20 @@ def sum_metric_states(variables):
         variable.assign(value)
 
 
+def summed_metric_values(variables):
+    """Metric variables' values summed over the processes, as NumPy
+    arrays; the variables stay as they are."""
+    summed = all_reduce([v.value.detach().clone() for v in variables],
+                        average=False)
+    return [value.numpy() for value in summed]
+
+
 def metric_totals(engine):
     return sum_metric_states
+
+
+def metric_values(engine):
+    return summed_metric_values
 
 
 def reset(engine):

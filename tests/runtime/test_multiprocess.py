@@ -1,0 +1,212 @@
+"""`kft run --processes N`: the engines' own multi-process protocols on one
+machine (JAX's `jax.distributed`, TensorFlow's `TF_CONFIG` workers, torch's
+`torchrun` nodes), against single-process training of the same global
+batch; a lost process; a killed group that resumes.
+
+Each backend's CI run tests its own engine. The runs use the tiny BERT,
+`dropout=0` (so no random draw depends on the device count) and a high
+learning rate, so the weights move far more than the engines differ.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from support import ROOT
+
+import kft
+from kft import rundir
+from kft.commands import launch
+from kft.training import checkpoint
+
+pytestmark = pytest.mark.multiprocess
+
+MRPC = str(ROOT / "recipes" / "mrpc.py")
+# 32 rows, global batch 8: 4 steps an epoch, 2 epochs.
+SETTINGS = {"limit": 32, "batch_size": 8, "epochs": 2, "learning_rate": 1e-3,
+            "sequence_length": 32, "dropout": 0.0, "patience": 0,
+            "monitor": "val_loss", "verbose": 0}
+# Largest weight difference to single-process training, relative to the
+# largest weight: float32 sums in another order (gradients all-reduced
+# over processes) differ by round-off, ~1e-7 a step; training moves the
+# weights by ~1e-2 (measured in tests/runtime/test_distribute.py).
+RELATIVE = 1e-5
+STOP_BOUND = launch.STOP_SECONDS + 30  # + the engines' own detection
+
+
+def _devices(backend):
+    return ["--devices-per-process", "2"] if backend == "jax" else []
+
+
+def _args(tiny_bert, mrpc_dir, out, **changes):
+    values = dict(SETTINGS, preset=tiny_bert, data_dir=mrpc_dir,
+                  output_dir=str(out), **changes)
+    return [f"{k}={v}" for k, v in values.items()]
+
+
+def _launch(backend, args, processes=2):
+    return subprocess.Popen(
+        [sys.executable, "-m", "kft", "run", MRPC, "--backend", backend,
+         "--processes", str(processes), *_devices(backend), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def runs(backend, tiny_bert, mrpc_dir, tmp_path_factory):
+    """A 2-process run and a single-process run of the same global batch."""
+    from recipes import mrpc
+
+    folder = tmp_path_factory.mktemp("multiprocess")
+    process = _launch(backend, _args(tiny_bert, mrpc_dir, folder / "two"))
+    out, err = process.communicate(timeout=1200)
+    assert process.returncode == 0, err[-4000:]
+    one = kft.train(mrpc.recipe().replace(**dict(
+        SETTINGS, preset=tiny_bert, data_dir=mrpc_dir,
+        output_dir=str(folder / "one"))))
+    return {"two": folder / "two", "printed": json.loads(
+        out.strip().splitlines()[-1]), "one": one}
+
+
+def test_two_processes_train_as_one(runs, backend):
+    two = runs["two"]
+    assert runs["printed"]["run_dir"] == str(two)
+    env = rundir.read_json(str(two / "env.json"))
+    topology = env["distribution"]
+    assert topology["processes"] == 2 and topology["rank"] == 0
+    assert topology["replicas"] == (4 if backend == "jax" else 2)
+    assert len(topology["devices"]) == topology["replicas"]
+    mine = rundir.read_json(str(two / "metrics.json"))
+    for key, value in runs["one"].metrics.items():
+        assert mine[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+    weights = kft.load_model(str(two)).get_weights()
+    theirs = runs["one"].model.get_weights()
+    scale = max(float(np.abs(w).max()) for w in theirs)
+    largest = max(float(np.abs(a - b).max())
+                  for a, b in zip(weights, theirs, strict=True))
+    assert largest <= RELATIVE * scale, (largest, scale)
+    if backend == "torch":  # kft shards the data itself: show the shards
+        shards = mine["shards"]
+        assert [s["rank"] for s in shards] == [0, 1]
+        # 2 epochs of 32 rows, and what tf.data read ahead past the end
+        assert sum(s["examples"] for s in shards) >= 2 * 32
+        assert shards[0]["fingerprint"] != shards[1]["fingerprint"]
+
+
+def _worker(launcher, index):
+    """The pid of training process `index` under the launcher (for torch,
+    the worker that its torchrun node started)."""
+    for pid in launch._descendants(launcher.pid):
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if (b"kft" in command and b"torch.distributed.run" not in command
+                and f"KFT_PROCESS_INDEX={index}".encode() in environ
+                and b"--processes" not in command):
+            return pid
+    return None
+
+
+def test_a_lost_process_stops_the_group_with_an_error(backend, tiny_bert,
+                                                      mrpc_dir, tmp_path):
+    args = _args(tiny_bert, mrpc_dir, tmp_path / "run", limit=64, epochs=3,
+                 backup_every_steps=1)
+    launcher = _launch(backend, args)
+    deadline = time.time() + 600
+    while not os.path.exists(tmp_path / "run" / "backup.npz"):
+        assert launcher.poll() is None, launcher.stderr.read()[-4000:]
+        assert time.time() < deadline
+        time.sleep(0.05)
+    pid = _worker(launcher, 1)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    killed = time.time()
+    _, err = launcher.communicate(timeout=STOP_BOUND + 60)
+    took = time.time() - killed
+    assert launcher.returncode != 0
+    assert took <= STOP_BOUND, took
+    said = [line for line in err.splitlines() if line.startswith(
+        "kft: error: process ")]
+    assert said and ("was killed by SIGKILL" in said[0]
+                     or "exited with status" in said[0]), err[-3000:]
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    assert not launch._descendants(launcher.pid)
+
+
+def test_a_killed_group_resumes_to_the_uninterrupted_result(
+        backend, runs, tiny_bert, mrpc_dir, tmp_path):
+    """SIGKILL to every process mid-epoch, then the same command: the
+    result equals the uninterrupted 2-process run exactly (no tolerance:
+    the same processes repeat the same float32 steps in the same order)."""
+    out = tmp_path / "run"
+    args = _args(tiny_bert, mrpc_dir, out, backup_every_steps=2)
+    launcher = _launch(backend, args)
+    deadline = time.time() + 600
+    while not os.path.exists(checkpoint.path_in(str(out))):
+        assert launcher.poll() is None, launcher.stderr.read()[-4000:]
+        assert time.time() < deadline
+        time.sleep(0.01)
+    for pid in [launcher.pid, *launch._descendants(launcher.pid)]:
+        os.kill(pid, signal.SIGKILL)
+    launcher.communicate()
+    epoch, step = checkpoint.load(str(out))[0]["position"]
+    assert epoch < 2
+
+    again = _launch(backend, args)
+    _, err = again.communicate(timeout=1200)
+    assert again.returncode == 0, err[-4000:]
+    assert "resuming" in err
+    mine = rundir.read_json(str(out / "metrics.json"))
+    theirs = rundir.read_json(str(runs["two"] / "metrics.json"))
+    for key in ("accuracy", "f1", "auc", "loss", "best_epoch"):
+        assert mine[key] == theirs[key], key
+    assert (out / "history.csv").read_text() == (
+        runs["two"] / "history.csv").read_text()
+    for a, b in zip(kft.load_model(str(out)).get_weights(),
+                    kft.load_model(str(runs["two"])).get_weights(),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_topology_that_cannot_work_is_refused_before_training(
+        backend, tiny_bert, mrpc_dir, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        taken.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "kft", "run", MRPC, "--backend", backend,
+             "--processes", "2", "--port", str(port),
+             *_args(tiny_bert, mrpc_dir, tmp_path / "a")], cwd=ROOT,
+            capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert f"kft: error: --port {port}: port {port} on 127.0.0.1 is in " \
+           "use" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "kft", "run", MRPC, "--backend", backend,
+         "--processes", "2", *_devices(backend),
+         *_args(tiny_bert, mrpc_dir, tmp_path / "b", batch_size=7)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 2, done.stderr[-3000:]
+    replicas = 4 if backend == "jax" else 2
+    assert f"batch_size=7 does not split evenly over {replicas} replicas" in (
+        done.stderr)
+    assert not (tmp_path / "b" / "model.keras").exists()
+
+
+def test_the_launcher_refuses_what_it_cannot_start():
+    with pytest.raises(kft.KftError, match="--processes 1: give 2 or more"):
+        launch.check("jax", 1, 1)
+    with pytest.raises(kft.KftError, match="MultiWorkerMirroredStrategy "
+                       "trains on one CPU device a worker"):
+        launch.check("tensorflow", 2, 2)
+    with pytest.raises(kft.KftError, match="--processes needs --backend"):
+        launch.check(None, 2, 1)
