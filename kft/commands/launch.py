@@ -61,7 +61,7 @@ def launch(recipe_args, backend, processes, devices_per_process=1,
     ports = _ports(port, processes if backend == "tensorflow" else 1)
     commands = [_command(backend, recipe_args, i, processes,
                          devices_per_process, ports) for i in range(processes)]
-    return Group(commands).run()
+    return Group(commands, agents=backend == "torch").run()
 
 
 def check(backend, processes, devices_per_process):
@@ -137,12 +137,15 @@ class Group:
 
     Args:
         commands: list of `(argv, environment)`.
+        agents: bool. The started processes are launcher agents
+            (torchrun nodes) whose children train.
     """
 
-    def __init__(self, commands):
-        self.commands = commands
+    def __init__(self, commands, agents=False):
+        self.commands, self.agents = commands, agents
         self.processes, self.threads, self.results = [], [], []
         self.errors = []  # the processes' own `kft: error:` messages
+        self.interrupted, self.signalled = None, None
         self.lock = threading.Lock()
 
     def run(self):
@@ -181,6 +184,9 @@ class Group:
             if line.startswith("kft: error: "):  # said once, at the end
                 self.errors.append(line[len("kft: error: "):].rstrip())
                 continue
+            if line.startswith("kft: interrupted at "):  # every process
+                self.interrupted = line.rstrip()
+                continue
             with self.lock:
                 target.write(f"[p{index}] {line}")
                 target.flush()
@@ -192,6 +198,8 @@ class Group:
             codes = [p.poll() for p in self.processes]
             failed = [(i, c) for i, c in enumerate(codes)
                       if c is not None and c != 0]
+            if failed and self.signalled:  # stopping together, as asked
+                return self._stop_after(failed[0][0], 75)
             if failed:
                 return self._stop_after(*failed[0])
             if all(c == 0 for c in codes):
@@ -209,6 +217,8 @@ class Group:
         if self.errors:
             print(f"kft: error: {self.errors[0]}", file=sys.stderr,
                   flush=True)
+        elif code == 75 and self.interrupted:
+            print(self.interrupted, file=sys.stderr, flush=True)
         elif code != 75:  # 75: stopped by a signal, the others stop too
             print(f"kft: error: process {index} (pid {process.pid}) "
                   f"{_how(code)}; stopping the other {len(others)} "
@@ -232,9 +242,18 @@ class Group:
         return 128 - code if code < 0 else code
 
     def _forward(self, number, frame):
+        """Passes a signal to the training processes: each started one,
+        or a torchrun node's workers (its agent would kill them)."""
+        self.signalled = number
         for process in self.processes:
-            if process.poll() is None:
-                _signal(process, number)
+            if process.poll() is not None:
+                continue
+            workers = _descendants(process.pid) if self.agents else []
+            for pid in workers or [process.pid]:
+                try:
+                    os.kill(pid, number)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
     def _result(self):
         """Process 0's result line (the one that names the run

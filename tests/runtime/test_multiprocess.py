@@ -176,6 +176,60 @@ def test_a_killed_group_resumes_to_the_uninterrupted_result(
         np.testing.assert_array_equal(a, b)
 
 
+def test_sigterm_stops_every_process_at_the_same_step(
+        backend, runs, tiny_bert, mrpc_dir, tmp_path):
+    """Preemption of a group: SIGTERM to the launcher reaches every
+    process; they agree on the step (a collective after each step), stop
+    there with one backup (exit 75), and the same command again gives the
+    uninterrupted result exactly."""
+    out = tmp_path / "run"
+    args = _args(tiny_bert, mrpc_dir, out)
+    launcher = _launch(backend, args)
+    deadline = time.time() + 600
+    while not os.path.exists(checkpoint.path_in(str(out))):  # epoch 1 ends
+        assert launcher.poll() is None, launcher.stderr.read()[-4000:]
+        assert time.time() < deadline
+        time.sleep(0.01)
+    os.kill(launcher.pid, signal.SIGTERM)
+    _, err = launcher.communicate(timeout=600)
+    assert launcher.returncode == 75, err[-4000:]
+    said = [line for line in err.splitlines()
+            if line.startswith("kft: interrupted at epoch 2, step ")]
+    assert len(said) == 1, err[-4000:]
+    step = int(said[0].split("step ")[1].split(";")[0])
+    assert checkpoint.load(str(out))[0]["position"] == [1, step]
+    assert not launch._descendants(launcher.pid)
+    again = _launch(backend, args)
+    _, err = again.communicate(timeout=1200)
+    assert again.returncode == 0, err[-4000:]
+    for a, b in zip(kft.load_model(str(out)).get_weights(),
+                    kft.load_model(str(runs["two"])).get_weights(),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_parallel_over_two_processes(backend, runs, tiny_bert,
+                                           mrpc_dir, tmp_path):
+    """JAX shards kernels over a (batch, model) mesh that spans both
+    processes; the other engines refuse model parallelism by name."""
+    launcher = _launch(backend, _args(tiny_bert, mrpc_dir, tmp_path / "run",
+                                      distribute="model_parallel"))
+    _, err = launcher.communicate(timeout=1200)
+    if backend != "jax":
+        assert launcher.returncode == 2, err[-3000:]
+        assert (f"kft: error: distribute=model_parallel is not supported on "
+                f"{backend}") in err
+        return
+    assert launcher.returncode == 0, err[-4000:]
+    topology = rundir.read_json(str(tmp_path / "run" / "env.json"))[
+        "distribution"]
+    assert topology["mesh_shape"] == [2, 2] and topology["processes"] == 2
+    assert topology["sharded"], topology
+    mine = rundir.read_json(str(tmp_path / "run" / "metrics.json"))
+    theirs = rundir.read_json(str(runs["two"] / "metrics.json"))
+    assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
+
+
 def test_a_topology_that_cannot_work_is_refused_before_training(
         backend, tiny_bert, mrpc_dir, tmp_path):
     with socket.socket() as taken:
