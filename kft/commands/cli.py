@@ -103,6 +103,7 @@ def resume_(run_dir, backend, trust_recipe, overrides):
     change only what does not change the training: verbose,
     backup_every_steps.
     """
+    resume.check_processes(run_dir)
     start(backend or resume.run_backend(run_dir))
     recipe = resume.recipe_of(run_dir, config.parse(overrides),
                               trust=trust_recipe)

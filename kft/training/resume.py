@@ -119,6 +119,20 @@ def run_backend(run_dir):
     return env["backend"]
 
 
+def check_processes(run_dir):
+    """Refuses `kft resume` of a run that several processes trained (it
+    resumes as the command that started it, run again)."""
+    env = rundir.read_json(os.path.join(run_dir, rundir.ENV)) \
+        if os.path.exists(os.path.join(run_dir, rundir.ENV)) else {}
+    processes = (env.get("distribution") or {}).get("processes", 1)
+    if processes > 1 and "WORLD_SIZE" not in os.environ:
+        raise KftError(
+            f"{run_dir} was trained by {processes} processes; resume it by "
+            "running the command that started it again (e.g. kft run "
+            f"RECIPE --processes {processes} ... output_dir={run_dir}), "
+            "which goes on from its backup")
+
+
 def recipe_of(run_dir, overrides=None, trust=False):
     """The recipe of an unfinished run, with the run's own settings.
 
