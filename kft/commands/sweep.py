@@ -23,7 +23,6 @@ budget).
 
 import json
 import os
-import shutil
 import sys
 
 from kft import config, rundir
@@ -115,7 +114,7 @@ class Search:
             _say(f"{self.record['status']}; the same command with a larger "
                  "max_hours goes on")
         except BadInput as error:
-            self._remove()
+            sweep_record.remove_new(self.folder, self.existed)
             raise KftError(str(error)) from None
         except BaseException:
             self.record["status"] = "stopped"
@@ -125,20 +124,22 @@ class Search:
 
     def trial(self, number, values):
         """Runs trial `number` unless it already ran; returns its score."""
+        values = json.loads(json.dumps(values))  # as sweep.json holds them
         row = self._row(number, values)
         run_dir = sweeps.trial_path(self.folder, number)
         if os.path.isfile(os.path.join(run_dir, rundir.METRICS)):
-            if row["status"] == "finished":
+            if row is not None and row["status"] == "finished":
                 _say(f"trial {number} already finished "
                      f"({self._result(row)}): kept")
                 return row["score"]
-            return self._finished(row, run_dir)
-        if row["status"] == "failed":
+            return self._finished(row or self._new(number, values), run_dir)
+        if row is not None and row["status"] == "failed":
             _say(f"trial {number} failed before: {row['error']}")
             raise sweep_tuner.TrialFailed(row["error"])
         left = self._left()
         if left is not None and left <= 0:
             raise BudgetSpent()
+        row = row or self._new(number, values)
         return self._run(row, values, run_dir, left)
 
     def _run(self, row, values, run_dir, left):
@@ -174,30 +175,13 @@ class Search:
         raise sweep_tuner.TrialFailed(row["error"])
 
     def _finished(self, row, run_dir):
-        metrics = rundir.read_json(os.path.join(run_dir, rundir.METRICS))
-        objective = self.record["objective"]
-        if objective["metric"] not in metrics:
-            found = [f"val_{k}" for k in sweep_results.METRICS
-                     if k in metrics]
-            raise KftError(f"{run_dir}/{rundir.METRICS} has no "
-                           f"{objective['metric']!r}, so monitor="
-                           f"{objective['name']} cannot be the sweep's "
-                           f"objective; use one of: {', '.join(found)}")
-        row.update(
-            status="finished", score=float(metrics[objective["metric"]]),
-            metrics={k: metrics[k] for k in sweep_results.METRICS
-                     if k in metrics},
-            best_epoch=metrics.get("best_epoch"),
-            epochs_run=metrics.get("epochs_run"),
-            train_seconds=metrics.get("train_seconds"),
-            resumed=metrics.get("resumed"), error=None)
+        sweep_results.finish_row(row, run_dir, self.record["objective"])
         self.save()
         _say(f"trial {row['trial']} finished: {self._result(row)}")
         return row["score"]
 
     def _row(self, number, values):
-        """Trial `number`'s row of the record, new or checked."""
-        values = json.loads(json.dumps(values))
+        """Trial `number`'s row of the record (checked), or None."""
         for row in self.rows:
             if row["trial"] == number:
                 if row["values"] != values:
@@ -207,6 +191,9 @@ class Search:
                         f"sweep recorded {_values(row['values'])}; the "
                         "sweep cannot go on: use a new output_dir")
                 return row
+        return None
+
+    def _new(self, number, values):
         row = sweep_record.new_row(self.folder, number, values)
         self.rows.append(row)
         self.rows.sort(key=lambda r: r["trial"])
@@ -223,18 +210,6 @@ class Search:
 
     def save(self, files=True):
         sweep_results.write(self.folder, self.record, files)
-
-    def _remove(self):
-        """Removes what this invocation wrote into a new sweep folder."""
-        if not self.existed:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            return
-        for name in os.listdir(self.folder):
-            path = os.path.join(self.folder, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.remove(path)
 
 
 def _values(values):

@@ -9,6 +9,7 @@ the oracle's seed. `--trials` and `max_hours` may change.
 import json
 import os
 import shlex
+import shutil
 
 from kft import rundir
 from kft.config import loader
@@ -89,3 +90,17 @@ def new_row(folder, number, values):
             "run_dir": os.path.relpath(run_dir, folder), "score": None,
             "metrics": None, "best_epoch": None, "epochs_run": None,
             "train_seconds": None, "seconds": 0.0, "error": None}
+
+
+def remove_new(folder, existed):
+    """Removes a new sweep's folder, or empties it if it `existed` (then
+    empty) before the sweep."""
+    if not existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)

@@ -13,6 +13,7 @@ import os
 
 from kft import rundir
 from kft.commands import sweep_space
+from kft.errors import KftError
 from kft.rundir import plots, sweep_plot, sweeps
 from kft.rundir.tables import markdown_table, text_table
 
@@ -27,6 +28,27 @@ def best_row(record):
         return None
     sign = -1 if record["objective"]["direction"] == "max" else 1
     return min(rows, key=lambda r: (sign * r["score"], r["trial"]))
+
+
+def finish_row(row, run_dir, objective):
+    """Fills a finished trial's `row` from its run's `metrics.json`.
+
+    Raises:
+        KftError: when `metrics.json` lacks the objective's metric.
+    """
+    metrics = rundir.read_json(os.path.join(run_dir, rundir.METRICS))
+    if objective["metric"] not in metrics:
+        found = [f"val_{k}" for k in METRICS if k in metrics]
+        raise KftError(f"{run_dir}/{rundir.METRICS} has no "
+                       f"{objective['metric']!r}, so monitor="
+                       f"{objective['name']} cannot be the sweep's "
+                       f"objective; use one of: {', '.join(found)}")
+    row.update(status="finished", score=float(metrics[objective["metric"]]),
+               metrics={k: metrics[k] for k in METRICS if k in metrics},
+               best_epoch=metrics.get("best_epoch"),
+               epochs_run=metrics.get("epochs_run"),
+               train_seconds=metrics.get("train_seconds"),
+               resumed=metrics.get("resumed"), error=None)
 
 
 def write(folder, record, files=True):

@@ -12,7 +12,6 @@ reported once, by the sweep).
 
 import collections
 import dataclasses
-import os
 import subprocess
 import sys
 import threading
@@ -72,7 +71,7 @@ def run(args, timeout=None):
     """
     start = time.time()
     process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
-                               errors="replace", env=dict(os.environ))
+                               errors="replace")
     tail = collections.deque(maxlen=50)
     relay = threading.Thread(target=_relay, args=(process.stderr, tail),
                              daemon=True)

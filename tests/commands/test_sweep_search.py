@@ -152,7 +152,7 @@ def test_max_hours_bounds_the_time(tmp_path):
     items = ["learning_rate=1e-5..1e-1:log", "max_hours=1"]
     fake = FakeRun(seconds=1800)
     _, record, _ = run(tmp_path, items, fake, trials=5)
-    assert fake.calls == [0, 1]
+    assert fake.calls == [0, 1] and len(record["trials"]) == 2
     assert record["status"] == "stopped: max_hours=1 spent"
     # A trial still running when the budget runs out is stopped, and goes
     # on (from its backup) when the sweep does, with a larger budget.
