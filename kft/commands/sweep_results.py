@@ -79,7 +79,7 @@ def header(record):
     """The table's columns: the trial, each swept key, and results."""
     keys = [d["key"] for d in record["settings"]["space"]]
     return ["trial", *keys, "status", record["objective"]["name"],
-            "best epoch", "epochs", "train s", "time s"]
+            "best epoch", "epochs run", "train s", "time s"]
 
 
 def rows(record):
@@ -132,7 +132,8 @@ def summary(record, folder=None):
     best = best_row(record)
     if best is None:
         return "best: none yet (no trial has finished)"
-    values = ", ".join(f"{k}={show(v)}" for k, v in best["values"].items())
+    keys = [d["key"] for d in record["settings"]["space"]]
+    values = ", ".join(f"{k}={show(best['values'][k])}" for k in keys)
     return (f"best: trial {best['trial']} ({values}): "
             f"{record['objective']['name']} {best['score']:.4f}; "
             f"{os.path.join(folder or '', sweeps.BEST)} -> {best['run_dir']}")
