@@ -12,6 +12,8 @@ from support import ROOT
 
 from kft import rundir
 from kft.commands import sweep
+from kft.commands.cli import main
+from kft.commands.report import compare
 from kft.commands.sweep_trials import Outcome
 from kft.errors import KftError
 from kft.rundir import sweeps
@@ -188,3 +190,19 @@ def test_a_folder_that_holds_something_else_is_refused(tmp_path):
     with pytest.raises(KftError, match="is not empty and holds no sweep"):
         run(tmp_path, ["learning_rate=1e-4,1e-3"], FakeRun())
     assert os.listdir(tmp_path / "sweep") == ["notes.txt"]
+
+
+def test_kft_report_lists_a_sweeps_trials(tmp_path):
+    _, _, out = run(tmp_path, ["learning_rate=1e-4,1e-3"], FakeRun(),
+                    algorithm="grid")
+    lines = compare([str(out)]).splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [
+        str(out / "trials" / "000"), str(out / "trials" / "001")]
+
+
+def test_sweep_help_names_the_options(capsys):
+    assert main(argv=["sweep", "--help"]) == 0
+    text = capsys.readouterr().out
+    for words in ("--trials", "--algorithm", "random|bayesian|grid",
+                  "--smoke", "max_hours", "low..high"):
+        assert words in text, words
