@@ -67,9 +67,12 @@ def write(folder, record, files=True):
         keys = [d["key"] for d in record["settings"]["space"]]
         logs = {d["key"] for d in record["settings"]["space"]
                 if d.get("log")}
+        ranges = {d["key"]: (d["low"], d["high"])
+                  for d in record["settings"]["space"] if "low" in d}
         figure = sweep_plot.sweep_figure(
             keys, [(r["values"], r["score"]) for r in finished],
-            record["objective"]["name"], finished.index(best), logs)
+            record["objective"]["name"], finished.index(best), logs,
+            ranges)
         plots.save(figure, os.path.join(folder, sweeps.PLOT))
     sweeps.link_best(folder, None if best is None
                      else os.path.join(folder, best["run_dir"]))

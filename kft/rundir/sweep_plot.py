@@ -11,7 +11,8 @@ import math
 from kft.rundir import plots
 
 
-def sweep_figure(keys, points, objective, best=None, log_keys=()):
+def sweep_figure(keys, points, objective, best=None, log_keys=(),
+                 ranges=None):
     """The objective against each swept key.
 
     Args:
@@ -21,12 +22,12 @@ def sweep_figure(keys, points, objective, best=None, log_keys=()):
         objective: str. The objective's name, for the y axis.
         best: int or None. The position in `points` of the best trial.
         log_keys: collection of str. Keys drawn on a logarithmic axis.
+        ranges: dict or None. `key: (low, high)` of swept ranges: the
+            axis spans the whole range searched.
 
     Returns:
         matplotlib.figure.Figure with one axes per key.
     """
-    from matplotlib.ticker import NullFormatter
-
     columns = max(min(len(keys), plots.COLUMNS), 1)
     rows = max(math.ceil(len(keys) / columns), 1)
     figure = plots.new_figure(plots.PANEL[0] * columns,
@@ -40,9 +41,7 @@ def sweep_figure(keys, points, objective, best=None, log_keys=()):
         if best is not None:
             ax.scatter([positions[best]], [scores[best]], marker="*", s=200,
                        color="C3", label="best", zorder=3)
-        if key in log_keys:
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())
+        _axis(ax, xs, key in log_keys, (ranges or {}).get(key))
         ax.set_xlabel(key)
         ax.set_ylabel(objective)
         ax.set_title(f"{objective} by {key}")
@@ -51,6 +50,24 @@ def sweep_figure(keys, points, objective, best=None, log_keys=()):
     for ax in axes[len(keys):]:
         figure.delaxes(ax)
     return figure
+
+
+def _axis(ax, xs, log, bounds):
+    """A log or linear x axis over `bounds` (low, high) when given, with
+    whole-number ticks for whole numbers."""
+    from matplotlib.ticker import MaxNLocator, NullFormatter
+
+    if log:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    if bounds is not None:
+        low, high = bounds
+        pad = (high / low) ** 0.05 if log else (high - low) * 0.05
+        ax.set_xlim(*((low / pad, high * pad) if log
+                      else (low - pad, high + pad)))
+    if not log and all(isinstance(x, int) and not isinstance(x, bool)
+                       for x in xs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _positions(ax, xs):
