@@ -8,7 +8,8 @@ import sys
 import pytest
 from support import ROOT
 
-HEAVY = ("keras", "keras_hub", "tensorflow", "torch", "jax", "matplotlib")
+HEAVY = ("keras", "keras_hub", "tensorflow", "torch", "jax", "matplotlib",
+         "keras_tuner")
 LIGHT = """
 import sys
 {imports}

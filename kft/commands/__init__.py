@@ -5,7 +5,9 @@ on finished run directories.
 - `evaluate`, `eval_data`, `eval_report`: `kft eval`;
 - `predict`: `kft predict`;
 - `export`: `kft export`;
-- `report`: `kft report`.
+- `report`: `kft report`;
+- `sweep`, `sweep_space`, `sweep_tuner`, `sweep_trials`, `sweep_record`,
+  `sweep_results`: `kft sweep`, a hyperparameter search on KerasTuner.
 
 The top layer: it may use every other. Its modules stay light at import,
 so the CLI chooses the backend before keras loads.

@@ -3,6 +3,8 @@
     kft run RECIPE [--backend B] [--smoke] [key=value ...]
     kft resume RUN_DIR [--backend B] [key=value ...]
     kft show RECIPE [--backend B] [--smoke] [key=value ...]
+    kft sweep RECIPE [--backend B] [--trials N] [--algorithm A] [--smoke]
+              [key=value | key=v1,v2 | key=low..high[:log] ...]
     kft eval RUN_DIR [--backend B] [key=value ...]
     kft report RUN_DIR [RUN_DIR ...] [--out report.md]
     kft predict RUN_DIR [INPUT ...] [--input FILE] [--output FILE]
@@ -22,7 +24,15 @@ import sys
 import click
 
 from kft import config, errors, training
-from kft.commands import evaluate, export, launch, predict, report
+from kft.commands import (
+    evaluate,
+    export,
+    launch,
+    predict,
+    report,
+    sweep,
+    sweep_space,
+)
 from kft.commands.eval_report import terminal
 from kft.errors import KftError
 from kft.model import importer
@@ -127,6 +137,35 @@ def show(recipe, backend, smoke, overrides):
     values = dataclasses.asdict(resolved.config)
     click.echo(json.dumps({"recipe": resolved.name, "config": values},
                           indent=2))
+
+
+@cli.command("sweep")
+@click.argument("recipe")
+@BACKEND
+@click.option("--trials", type=click.IntRange(min=1), default=None,
+              help="At most N trials; default: the whole grid (grid), "
+                   f"else {sweep.DEFAULT_TRIALS}.")
+@click.option("--algorithm", type=click.Choice(sweep_space.ALGORITHMS),
+              default="random", show_default=True,
+              help="KerasTuner's oracle: random search, Bayesian "
+                   "optimisation, or every combination once (grid).")
+@click.option("--smoke", is_flag=True,
+              help="Every trial runs a few steps on a few examples.")
+@OVERRIDES
+def sweep_(recipe, backend, trials, algorithm, smoke, overrides):
+    """Search RECIPE's hyperparameters with KerasTuner: every trial is a
+    `kft run` into OUTPUT_DIR/trials/NNN.
+
+    OVERRIDES: key=value is fixed, key=v1,v2 a choice, key=low..high
+    (int or float, :log for a log scale) a range; max_hours=H bounds the
+    time; output_dir= names the sweep's folder (default
+    runs/RECIPE-sweep-BACKEND). The objective is the recipe's monitor.
+    Writes sweep.json, sweep.md, sweep.png and a `best` link; the same
+    command again goes on after a kill, training nothing twice.
+    """
+    start(backend)
+    click.echo(sweep.sweep(recipe, overrides, backends.current(),
+                           trials=trials, algorithm=algorithm, smoke=smoke))
 
 
 @cli.command("eval")

@@ -3,12 +3,16 @@
 It reads only the small JSON files of each run directory (`config.json`,
 `env.json`, `metrics.json`, and `history.csv` for unfinished runs), never
 a model, so it is fast. A run without `metrics.json` is listed as
-unfinished; a folder that is not a run directory is an error.
+unfinished; a folder that is not a run directory is an error. A sweep's
+folder (`kft sweep`) stands for its trials' run directories, in trial
+order.
 """
 
 import os
 
 from kft import rundir
+from kft.errors import KftError
+from kft.rundir import sweeps
 from kft.rundir.tables import markdown_table, text_table
 
 HEADER = ["run", "recipe", "backend", "status", "epochs", "best", "accuracy",
@@ -21,7 +25,8 @@ def compare(run_dirs, out=None):
     """Compares `run_dirs`; returns the terminal table.
 
     Args:
-        run_dirs: list of str. Run directories written by `kft run`.
+        run_dirs: list of str. Run directories written by `kft run`, or
+            sweep folders (`kft sweep`): each stands for its trials.
         out: str or None. Also write the comparison as Markdown here
             (atomically).
 
@@ -39,11 +44,27 @@ def compare(run_dirs, out=None):
     print(compare(["runs/a", "runs/b"], out="report.md"))
     ```
     """
-    runs = [read(d) for d in run_dirs]
+    runs = [read(d) for d in expand(run_dirs)]
     rows = table_rows(runs)
     if out is not None:
         rundir.write_text(out, markdown(rows))
     return text_table(HEADER, rows)
+
+
+def expand(paths):
+    """`paths` with each sweep folder replaced by its trials' run
+    directories, in trial order."""
+    found = []
+    for path in paths:
+        if not sweeps.is_sweep(path):
+            found.append(path)
+            continue
+        trials = sweeps.trial_dirs(path)
+        if not trials:
+            raise KftError(f"{path} is a sweep without trial run "
+                           "directories yet; report it once a trial runs")
+        found.extend(trials)
+    return found
 
 
 def read(run_dir):

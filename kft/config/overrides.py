@@ -61,7 +61,7 @@ def unknown_key(key, valid):
 
 def convert(key, value, annotation):
     """Converts `value` to `annotation` (int, float, bool, str, X | None)."""
-    options = _union_members(annotation)
+    options = union_members(annotation)
     if type(None) in options:
         if value is None or (
             isinstance(value, str) and value.lower() in _NONE
@@ -85,7 +85,8 @@ def convert(key, value, annotation):
     return converted
 
 
-def _union_members(annotation):
+def union_members(annotation):
+    """The types of `annotation`: `[int, NoneType]` for `int | None`."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return list(typing.get_args(annotation))
     return [annotation]

@@ -147,6 +147,23 @@ def _swap(temporary, path):
     sync_folder(os.path.dirname(path))
 
 
+def symlink(target, path):
+    """Points the symbolic link `path` at `target` (e.g. a relative path),
+    replacing any old link at once: readers see the old target or the new
+    one, never no link."""
+    temporary = temporary_name(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(temporary)
+    os.symlink(target, temporary)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+    sync_folder(os.path.dirname(os.path.abspath(path)))
+
+
 def remove_leftovers(folder):
     """Removes the temporary files of writes that a kill cut short."""
     for name in os.listdir(folder):

@@ -71,7 +71,7 @@ def curves_figure(history):
     names = panels(history)
     columns = max(min(len(names), COLUMNS), 1)
     rows = max(math.ceil(len(names) / columns), 1)
-    figure = _figure(PANEL[0] * columns, PANEL[1] * rows)
+    figure = new_figure(PANEL[0] * columns, PANEL[1] * rows)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     length = max((len(v) for v in history.values()), default=0)
     epochs = history.get("epoch") or list(range(1, length + 1))
@@ -107,7 +107,7 @@ def confusion_figure(matrix, class_names, title="best model, validation"):
     matrix = np.asarray(matrix)
     n = len(class_names)
     side = confusion_side(n)
-    figure = _figure(side, side)
+    figure = new_figure(side, side)
     ax = figure.subplots()
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(matrix.max(), 1))
     ticks = range(n)
@@ -134,7 +134,9 @@ def save(figure, path):
         figure.savefig(temporary, format="png", dpi=DPI)
 
 
-def _figure(width, height):
+def new_figure(width, height):
+    """An empty Agg `Figure`, `width` by `height` inches at `DPI`, laid
+    out by matplotlib's constrained layout (no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
