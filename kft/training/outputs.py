@@ -44,7 +44,8 @@ def final_evaluation(model, dataset, num_classes, compile_metrics):
     `evaluate` pass (no second prediction pass).
 
     The model is compiled again, with its optimizer and loss, adding a
-    `metrics.ConfusionCounts` to its metrics, inside the engine's scope.
+    `metrics.ConfusionCounts` to its metrics (call it inside the engine's
+    scope), and compiled as before once evaluated.
 
     Args:
         model: keras.Model. Compiled, trained.
@@ -65,6 +66,8 @@ def final_evaluation(model, dataset, num_classes, compile_metrics):
     values = model.evaluate(dataset, verbose=0, return_dict=True)
     values.pop(counts.name, None)
     matrix = np.rint(np.asarray(counts.counts.numpy())).astype("int64")
+    model.compile(optimizer=model.optimizer, loss=model.loss,
+                  **compile_metrics(metrics.metrics_for(num_classes)))
     return {k: float(v) for k, v in values.items()}, matrix
 
 
