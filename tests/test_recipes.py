@@ -19,13 +19,17 @@ CLASSES = ("hotdog", "not-hotdog")
 
 @pytest.fixture
 def tiny_overrides(request, tiny_bert, mrpc_dir, sst2_dir, tiny_resnet,
-                   hotdog_dir):
+                   hotdog_dir, topics_dir):
     """The tiny preset and local data each recipe runs with in tests."""
     return {
         "mrpc": {"preset": tiny_bert, "data_dir": mrpc_dir},
         "sst2": {"preset": tiny_bert, "data_dir": sst2_dir},
         "hotdog": {"preset": tiny_resnet, "data_dir": hotdog_dir,
                    "image_size": 32},
+        "text_classifier": {"preset": tiny_bert, "data_dir": topics_dir,
+                            "label_column": "topic"},
+        "image_classifier": {"preset": tiny_resnet, "data_dir": hotdog_dir,
+                             "image_size": 32},
     }
 
 

@@ -21,12 +21,12 @@ functions.
 
 from kft.data.augment import Augmentation
 from kft.data.glue_tasks import glue, read_glue_tsv
-from kft.data.images import image_folder
+from kft.data.images import download_folder, image_folder
 from kft.data.splits import Split, Splits
 from kft.data.tables import Table, read_table
 from kft.data.text_files import text_folder
 from kft.data.tfds import tfds_images, tfds_text
 
-__all__ = ["Augmentation", "Split", "Splits", "Table", "glue",
-           "image_folder", "read_glue_tsv", "read_table", "text_folder",
+__all__ = ["Augmentation", "Split", "Splits", "Table", "download_folder",
+           "glue", "image_folder", "read_glue_tsv", "read_table", "text_folder",
            "tfds_images", "tfds_text"]

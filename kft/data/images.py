@@ -62,9 +62,10 @@ def image_folder(data_dir, limit=None, validation_split=0.2, seed=0,
     splits.train.x[0], splits.train.y[0]
     ```
     """
-    if not os.path.isdir(data_dir):
-        raise KftError(f"data_dir {data_dir!r} is not a folder; point "
-                       "data_dir= at a folder holding train/<class>/ images")
+    if data_dir is None or not os.path.isdir(data_dir):
+        raise KftError(f"data_dir={data_dir!r} is not a folder; point "
+                       "data_dir= at a folder holding train/<class>/ images"
+                       " (or pass tfds=NAME)")
     classes = _classes(os.path.join(data_dir, "train"))
     files = {name: _files(os.path.join(data_dir, name), classes)
              for name in SPLITS
@@ -141,24 +142,37 @@ def _warn(bad, data_dir):
             "to stop on them", stacklevel=3)
 
 
-def download_hotdog():
-    """Downloads d2l's hot-dog photos (once, to ~/.keras/datasets).
+def download_folder(url):
+    """Downloads and unpacks a `.zip` or `.tar.gz` image folder (once, to
+    ~/.keras/datasets), e.g. `data_url=` of the image recipe.
+
+    Args:
+        url: str or None. None downloads nothing and returns None.
 
     Returns:
-        The folder holding `train/` and `test/`, for `image_folder`.
+        The unpacked folder (the folder of its name inside it, when the
+        archive holds one), for `image_folder`.
     """
+    if url is None:
+        return None
     import keras
 
+    name = os.path.basename(url.rstrip("/"))
     try:
-        folder = keras.utils.get_file("hotdog.zip", HOTDOG_URL, extract=True)
+        folder = keras.utils.get_file(name, url, extract=True)
     # Any failure here means "offline" to the user.
     except Exception as error:  # noqa: BLE001
         raise KftError(
-            f"could not download {HOTDOG_URL} ({type(error).__name__}); "
-            "offline, pass data_dir= a folder with train/<class>/ images, "
-            "e.g. data_dir=../shared/data/hotdog") from error
-    nested = os.path.join(folder, "hotdog")
+            f"could not download {url} ({type(error).__name__}); offline, "
+            "pass data_dir= a folder with train/<class>/ images, e.g. "
+            "data_dir=../shared/data/hotdog") from error
+    nested = os.path.join(folder, name.split(".")[0])
     return nested if os.path.isdir(nested) else folder
+
+
+def download_hotdog():
+    """`download_folder` of d2l's hot-dog photos (`HOTDOG_URL`)."""
+    return download_folder(HOTDOG_URL)
 
 
 def _classes(train_dir):

@@ -47,10 +47,10 @@ def text_folder(data_dir, text_columns=("text",), label_column="label",
     splits.class_names      # ('billing', 'login', 'other')
     ```
     """
-    if not os.path.isdir(data_dir):
-        raise KftError(f"data_dir {data_dir!r} is not a folder; point "
+    if data_dir is None or not os.path.isdir(data_dir):
+        raise KftError(f"data_dir={data_dir!r} is not a folder; point "
                        "data_dir= at a folder holding train.csv (or .tsv, "
-                       ".jsonl, .parquet)")
+                       ".jsonl, .parquet), or pass tfds=NAME")
     columns = parse_columns(text_columns)
     parts = {}
     for split in SPLITS:
