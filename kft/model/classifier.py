@@ -40,7 +40,7 @@ def text_classifier(preset, num_classes, sequence_length=None):
     task = keras_hub.models.TextClassifier
     options = {} if sequence_length is None else {
         "sequence_length": sequence_length}
-    with _supported(preset, task, "text"):
+    with _supported(preset, task, "a text"):
         preprocessor = (
             keras_hub.models.TextClassifierPreprocessor.from_preset(
                 preset, **options))
@@ -69,7 +69,8 @@ def image_classifier(preset, num_classes, image_size, pretrained=True):
     """
     import keras_hub
 
-    with _supported(preset, keras_hub.models.ImageClassifier, "image"):
+    with _supported(preset, keras_hub.models.ImageClassifier,
+                    "an image"):
         task = keras_hub.models.ImageClassifier.from_preset(
             preset, num_classes=num_classes, load_weights=pretrained)
     fixed = tuple(task.backbone.input.shape[1:3])
@@ -95,7 +96,7 @@ def _supported(preset, task, kind):
         families = sorted({c.__name__.replace(task.__name__, "")
                            for c in _subclasses(task)} - {""})
         raise KftError(
-            f"preset={preset!r} cannot be a {kind} classifier: KerasHub "
+            f"preset={preset!r} cannot be {kind} classifier: KerasHub "
             f"has no {task.__name__} for it ("
             f"{str(error).splitlines()[0][:200]}); use a preset of a "
             f"family that has one: {', '.join(families)}") from None
