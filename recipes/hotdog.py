@@ -1,5 +1,7 @@
 """ResNet-18 on hot dog / not hot dog photos: fine-tuning vs. from scratch.
 
+A config of recipes/image_classifier.py with d2l's settings.
+
 The d2l "Fine-Tuning" tutorial: a pretrained ImageNet backbone, a new
 2-class head (Glorot-uniform) trained at 10x the backbone's learning rate,
 plain SGD at 5e-5 with weight decay 1e-3, random-resized-crop + flip
@@ -26,14 +28,13 @@ image_size=160 batch_size=64 momentum=0.9 patience=0` reaches 0.942 (torch),
 import dataclasses
 
 import kft
-from kft.data.images import download_hotdog
+from recipes import image_classifier
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(kft.TrainConfig):
+class Config(image_classifier.Config):
     preset: str = "resnet_18_imagenet"
-    pretrained: bool = True  # false: random initial backbone weights
-    strict: bool = False  # true: stop at an unreadable image, not skip it
+    data_url: str | None = kft.data.images.HOTDOG_URL  # without data_dir
     image_size: int = 224
     validation_split: float = 0.2  # carved from train/ without validation/
     batch_size: int = 128
@@ -44,24 +45,15 @@ class Config(kft.TrainConfig):
     head_learning_rate_multiplier: float = 10.0
     weight_decay: float = 1e-3 / 128  # d2l's 1e-3, decoupled, same steps
     schedule: str = "constant"
-    monitor: str = "val_accuracy"
 
 
-def data(cfg: Config) -> kft.data.Splits:
-    return kft.data.image_folder(
-        cfg.data_dir or download_hotdog(), limit=cfg.limit,
-        validation_split=cfg.validation_split, seed=cfg.seed,
-        strict=cfg.strict, image_size=cfg.image_size)
-
-
-def model(cfg: Config, class_names):
-    return kft.model.image_classifier(cfg.preset, len(class_names),
-                                      cfg.image_size, cfg.pretrained)
+data = image_classifier.data  # the general recipe's, with this Config
+model = image_classifier.model
 
 
 def recipe() -> kft.Recipe:
     return kft.Recipe(name="hotdog", config=Config(), data=data, model=model)
 
 
-if __name__ == "__main__":  # `python recipes/hotdog.py k=v`; set KERAS_BACKEND
+if __name__ == "__main__":  # `python -m recipes.hotdog k=v`; set KERAS_BACKEND
     raise SystemExit(kft.main(recipe()))

@@ -1,5 +1,8 @@
 """BERT on GLUE MRPC: is sentence2 a paraphrase of sentence1? (2 classes)
 
+A config of recipes/text_classifier.py: GLUE's columns, TFDS glue/mrpc
+without data_dir, and the BERT paper's settings.
+
     kft run recipes/mrpc.py --backend torch
     kft run recipes/mrpc.py --backend jax epochs=2 learning_rate=3e-5
     kft run recipes/mrpc.py data_dir=../shared/data/mrpc preset=PRESET_DIR
@@ -19,31 +22,28 @@ peer with the same settings 0.787 / 0.853.
 import dataclasses
 
 import kft
+from recipes import text_classifier
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(kft.TrainConfig):
+class Config(text_classifier.Config):
     preset: str = "bert_base_en_uncased"
+    text_columns: str = "sentence1,sentence2"
+    tfds: str | None = "glue/mrpc"  # without data_dir
+    class_names: str | None = "0,1"  # GLUE's labels
     sequence_length: int = 128  # MRPC pairs rarely exceed 100 wordpieces
     batch_size: int = 32
     epochs: int = 3
     learning_rate: float = 2e-5
-    monitor: str = "val_accuracy"
 
 
-def data(cfg: Config) -> kft.data.Splits:
-    return kft.data.glue("mrpc", data_dir=cfg.data_dir, limit=cfg.limit,
-                validation_split=cfg.validation_split, seed=cfg.seed)
-
-
-def model(cfg: Config, class_names):
-    return kft.model.text_classifier(cfg.preset, len(class_names),
-                                     cfg.sequence_length)
+data = text_classifier.data  # the general recipe's, with this Config
+model = text_classifier.model
 
 
 def recipe() -> kft.Recipe:
     return kft.Recipe(name="mrpc", config=Config(), data=data, model=model)
 
 
-if __name__ == "__main__":  # `python recipes/mrpc.py k=v`; set KERAS_BACKEND
+if __name__ == "__main__":  # `python -m recipes.mrpc k=v`; set KERAS_BACKEND
     raise SystemExit(kft.main(recipe()))

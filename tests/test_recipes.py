@@ -19,13 +19,17 @@ CLASSES = ("hotdog", "not-hotdog")
 
 @pytest.fixture
 def tiny_overrides(request, tiny_bert, mrpc_dir, sst2_dir, tiny_resnet,
-                   hotdog_dir):
+                   hotdog_dir, topics_dir):
     """The tiny preset and local data each recipe runs with in tests."""
     return {
         "mrpc": {"preset": tiny_bert, "data_dir": mrpc_dir},
         "sst2": {"preset": tiny_bert, "data_dir": sst2_dir},
         "hotdog": {"preset": tiny_resnet, "data_dir": hotdog_dir,
                    "image_size": 32},
+        "text_classifier": {"preset": tiny_bert, "data_dir": topics_dir,
+                            "label_column": "topic"},
+        "image_classifier": {"preset": tiny_resnet, "data_dir": hotdog_dir,
+                             "image_size": 32},
     }
 
 
@@ -165,3 +169,34 @@ def test_hotdog_skips_a_corrupt_image_with_a_warning_and_a_count(
     assert np.isfinite(result.metrics["loss"])
     metrics = kft.rundir.read_json(str(tmp_path / "run" / "metrics.json"))
     assert metrics["train_examples"] + metrics["validation_examples"] == 8
+
+
+@pytest.mark.parametrize("task, general", [("mrpc", "text_classifier"),
+                                           ("hotdog", "image_classifier")])
+def test_a_task_recipe_is_its_general_recipe_with_its_settings(
+        task, general, tiny_overrides, tmp_path):
+    """The general recipe, given as overrides every setting in which the
+    task's config differs from its own, trains to the same metrics and
+    history (to 1e-6) as the task recipe. tools/parity.py compares both
+    with the task recipes of kft before they became configs."""
+    import dataclasses
+
+    task_recipe = importlib.import_module(f"recipes.{task}").recipe()
+    general_recipe = importlib.import_module(f"recipes.{general}").recipe()
+    own = dataclasses.asdict(task_recipe.config)
+    changed = {k: v for k, v in own.items()
+               if dataclasses.asdict(general_recipe.config)[k] != v}
+    assert changed  # e.g. text_columns=sentence1,sentence2
+    shared = dict(tiny_overrides[task], epochs=2, limit=16, batch_size=8,
+                  verbose=0)
+    results = []
+    for recipe, settings in ((task_recipe, shared),
+                             (general_recipe, {**changed, **shared})):
+        out = str(tmp_path / recipe.name)
+        results.append(kft.train(recipe.replace(**settings, output_dir=out)))
+    first, second = results
+    assert set(first.metrics) == set(second.metrics)
+    for key, value in first.metrics.items():
+        assert second.metrics[key] == pytest.approx(value, abs=1e-6), key
+    for key, values in first.history.items():
+        np.testing.assert_allclose(second.history[key], values, atol=1e-6)

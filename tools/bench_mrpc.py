@@ -87,12 +87,12 @@ def overrides(args):
     return values
 
 
-def run(command, backend=None):
+def run(command, backend=None, cwd=ROOT):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if backend:
         env["KERAS_BACKEND"] = backend
     start = time.time()
-    done = subprocess.run(command, cwd=ROOT, env=env, text=True,
+    done = subprocess.run(command, cwd=cwd, env=env, text=True,
                           capture_output=True)
     if done.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")

@@ -178,14 +178,15 @@ def eval_(run_dir, backend, overrides):
     OVERRIDES are key=value: data_dir (default: the run's own), split
     (train, validation, test; default validation), batch_size, limit (the
     first N examples), worst (how many worst-classified examples to list;
-    default 10). Writes RUN_DIR/eval-SPLIT.json and eval-SPLIT.md. The
+    default 10). Writes RUN_DIR/eval-SPLIT.json, eval-SPLIT.md and
+    eval-SPLIT-confusion.png. The
     run's recipe is never imported.
     """
     start(backend)
     result = evaluate.evaluate(run_dir, **config.parse(overrides))
     click.echo(terminal(result))
     click.echo()
-    for suffix in (".json", ".md"):
+    for suffix in (".json", ".md", evaluate.CONFUSION):
         path = evaluate.eval_path(run_dir, result["split"], suffix)
         click.echo(f"wrote {path}")
 
@@ -289,7 +290,7 @@ def main(recipe=None, argv=None):
 
     Args:
         recipe: kft.Recipe or None. Lets a recipe file run itself:
-            `python recipes/mrpc.py epochs=2`.
+            `python -m recipes.mrpc epochs=2`.
         argv: list of str or None. Arguments; default `sys.argv[1:]`.
 
     Returns:

@@ -4,7 +4,7 @@ a terminal table and as Markdown (`eval-SPLIT.md`)."""
 from kft.rundir.tables import markdown_table, short, text_table
 from kft.training.scores import worst
 
-METRICS = ("accuracy", "f1", "auc", "loss")
+METRICS = ("accuracy", "f1", "auc", "top5_accuracy", "loss")
 INPUT_COLUMNS = {"text": ["text"], "text_pair": ["text 1", "text 2"],
                  "image": ["image"]}
 
@@ -45,9 +45,11 @@ def terminal(result, width=60):
     """`evaluate`'s result as aligned plain-text tables, inputs cut to
     `width` characters."""
     header, rows = _worst_table(result, lambda t: short(t, width))
-    parts = [text_table(["metric", "value"], _metric_rows(result)),
-             "confusion matrix (rows: true, columns: predicted)",
-             text_table(*_confusion_table(result))]
+    parts = [text_table(["metric", "value"], _metric_rows(result))]
+    if result.get("per_class"):
+        parts += ["per class", text_table(*_class_table(result))]
+    parts += ["confusion matrix (rows: true, columns: predicted)",
+              text_table(*_confusion_table(result))]
     if rows:
         parts += [f"worst {len(rows)} examples (lowest probability of the "
                   "true class)", text_table(header, rows)]
@@ -62,6 +64,9 @@ def markdown(run_dir, result):
              f"backend {result['backend']}.",
              markdown_table(["metric", "value"],
                             _metric_rows(result, details=False)),
+             "f1 is macro F1 and auc one-vs-rest macro ROC AUC with more "
+             "than two classes; of class 1 with two.",
+             "## Per class", markdown_table(*_class_table(result)),
              "## Confusion matrix\n\nRows: true class; columns: predicted.",
              markdown_table(*_confusion_table(result)),
              "## Worst-classified examples\n\nThe lowest probability of "
@@ -76,6 +81,13 @@ def _metric_rows(result, details=True):
         rows += [(k, str(result[k])) for k in ("examples", "split",
                                                 "backend")]
     return rows
+
+
+def _class_table(result):
+    header = ["class", "precision", "recall", "f1", "support"]
+    rows = [[r["class"], *(f"{r[k]:.4f}" for k in header[1:4]),
+             r["support"]] for r in result.get("per_class", [])]
+    return header, rows
 
 
 def _confusion_table(result):

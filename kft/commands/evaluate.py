@@ -13,6 +13,7 @@ from kft import rundir, training
 from kft.commands import eval_data, eval_report
 from kft.config import overrides
 from kft.errors import KftError, warn
+from kft.rundir import plots
 from kft.runtime import backend
 from kft.training import scores
 
@@ -27,11 +28,13 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
 
     Args:
         run_dir: str. A run directory written by `kft run` / `kft.train`.
-        data_dir: str or None. Text: a folder holding `SPLIT.tsv` (GLUE
-            format). Images: a folder of `train/<class>/` (and optionally
-            `validation/`, `test/`) images; without `validation/`, the
-            validation split is carved with the run's `seed` and
-            `validation_split`, as in training. None: the run's own.
+        data_dir: str or None. Text: a folder holding `SPLIT.tsv` (or
+            `.csv`, `.jsonl`, `.parquet`) with the run's text and label
+            columns. Images: a folder holding `SPLIT/<class>/` images
+            (e.g. only `test/`). Without its validation file or folder,
+            the validation split is carved out of train with the run's
+            `seed` and `validation_split`, as in training. None: the
+            run's own (or its TensorFlow Datasets dataset).
         split: str. `train`, `validation` or `test`.
         batch_size: int, str or None. None: the run's own batch size.
         limit: int, str or None. Only the split's first `limit` examples
@@ -39,10 +42,12 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
         worst: int or str. How many worst-classified examples to list.
 
     Returns:
-        dict with `accuracy`, `loss` (and `f1`, `auc` for two classes),
-        `split`, `data_dir`, `examples`, `backend`, `kind` (of inputs:
-        `text`, `text_pair` or `image`), `class_names`,
-        `confusion_matrix` (rows true, columns predicted) and `worst`
+        dict with `accuracy`, `f1`, `auc`, `loss` (and `top5_accuracy`
+        from 10 classes; `kft.training.metrics`), `split`, `data_dir`,
+        `examples`, `backend`, `kind` (of inputs: `text`, `text_pair` or
+        `image`), `class_names`, `confusion_matrix` (rows true, columns
+        predicted; also drawn in `eval-SPLIT-confusion.png`), `per_class`
+        (precision, recall, F1 and support of each class) and `worst`
         (examples with the lowest probability of their true class).
 
     Raises:
@@ -75,21 +80,28 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
     y, outputs = training.predictions(model, examples.dataset(batch_size))
     result = training.classification_metrics(y, outputs, len(names))
     probs = scores.probabilities(outputs)
+    matrix = scores.confusion_matrix(y, probs.argmax(-1), len(names))
     result.update(
         split=split, data_dir=data_dir, examples=len(examples),
         backend=backend.current(), kind=inputs["kind"], class_names=names,
-        confusion_matrix=scores.confusion_matrix(y, probs.argmax(-1),
-                                          len(names)).tolist(),
+        confusion_matrix=matrix.tolist(),
+        per_class=scores.per_class(matrix, names),
         worst=eval_report.worst_examples(examples, inputs["kind"], probs,
                                          names, worst))
     rundir.write_json(eval_path(run_dir, split), result)
     rundir.write_text(eval_path(run_dir, split, ".md"),
                       eval_report.markdown(run_dir, result))
+    plots.save(plots.confusion_figure(matrix, names, title=split),
+               eval_path(run_dir, split, CONFUSION))
     return result
 
 
+CONFUSION = "-confusion.png"  # eval-SPLIT-confusion.png
+
+
 def eval_path(run_dir, split, suffix=".json"):
-    """Where `evaluate` writes: `run_dir/eval-SPLIT.json` (or `.md`)."""
+    """Where `evaluate` writes: `run_dir/eval-SPLIT.json` (or `.md`, or
+    `-confusion.png`)."""
     return os.path.join(run_dir, f"eval-{split}{suffix}")
 
 

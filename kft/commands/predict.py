@@ -47,9 +47,12 @@ def run(run_dir, values=(), input_path=None, output=None, batch_size=None):
     if bool(values) == bool(input_path):
         raise KftError("give the inputs either as arguments or as --input "
                        "FILE (.tsv, .jsonl, or a folder of images)")
-    examples = (inputs_from.from_path(inputs["kind"], input_path)
+    columns = inputs.get("text_columns") if inputs["kind"] != "image" \
+        else None
+    examples = (inputs_from.from_path(inputs["kind"], input_path, columns)
                 if input_path else
-                inputs_from.from_arguments(inputs["kind"], list(values)))
+                inputs_from.from_arguments(inputs["kind"], list(values),
+                                           columns))
     if output:
         check_output(output, examples)
     if inputs["kind"] == "image":

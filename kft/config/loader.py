@@ -42,11 +42,16 @@ def load(spec) -> Recipe:
 
 def source_of(recipe):
     """Where `recipe` was loaded from: its `source`, else the file of the
-    module that defines its `model` function (None if unknown)."""
+    module that defines its config class (a task recipe may be a config
+    of a general one, whose `model` it uses), else of its `model`
+    function (None if unknown)."""
     if recipe.source is not None:
         return recipe.source
-    module = sys.modules.get(getattr(recipe.model, "__module__", None))
-    return None if module is None else _source(module)
+    for owner in (type(recipe.config), recipe.model):
+        module = sys.modules.get(getattr(owner, "__module__", None))
+        if module is not None and module.__name__ != "kft.config.recipe":
+            return _source(module)
+    return None
 
 
 def _source(module):

@@ -65,8 +65,9 @@ class TrainConfig:
             e.g. `val_loss`, `val_accuracy`, `val_f1`, `val_auc`.
         augment: str. `none`, or `eda` for text: the training split gets
             one copy of each example with words swapped, deleted or
-            repeated (`kft.data.eda`). Image recipes always augment training
-            images (random resized crop and flip).
+            repeated (`kft.data.eda`). Image recipes augment training
+            images as their own `flip` and `crop_scale` say
+            (`kft.data.augment.Augmentation`).
         validation_split: float. For data without a validation split: the
             fraction of each class carved out of the training split,
             seeded by `seed` (`kft.data.carve`); 0 requires one.

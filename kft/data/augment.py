@@ -7,12 +7,55 @@ always `tf.data`. Random draws are stateless: a shape-`[2]` seed per image
 gives the same crop on every run.
 """
 
+import dataclasses
 import math
 
 from kft.errors import KftError
 
 ATTEMPTS = 10  # torchvision's number of tries before the center-crop fallback
 EVAL_RESIZE = 256 / 224  # "resize 256, center crop 224"
+
+
+@dataclasses.dataclass(frozen=True)
+class Augmentation:
+    """How training images are augmented (`flip=`, `crop_scale=`).
+
+    Args:
+        flip: bool. A random horizontal flip (off for digits, text, or
+            anything where left and right differ).
+        crop_scale: (float, float) or None. The area range of
+            `random_resized_crop`, as a fraction of the image; None: no
+            random crop, the evaluation resize and center crop instead.
+
+    `Augmentation(flip=False, crop_scale=None)` is no augmentation at all.
+
+    Example:
+
+    ```python
+    kft.data.image_folder("digits", augmentation=Augmentation.parse(
+        flip=False, crop_scale="0.5,1"))
+    ```
+    """
+
+    flip: bool = True
+    crop_scale: tuple | None = (0.08, 1.0)
+
+    @classmethod
+    def parse(cls, flip=True, crop_scale="0.08,1"):
+        """From config values: `crop_scale` is `"LOW,HIGH"` or `"none"`."""
+        text = str(crop_scale).strip().lower()
+        if text in ("none", ""):
+            return cls(bool(flip), None)
+        try:
+            low, high = (float(v) for v in text.split(","))
+        except ValueError:
+            low = high = -1.0
+        if not 0 < low <= high <= 1:
+            raise KftError(
+                f"crop_scale={crop_scale!r} is not valid: use LOW,HIGH with "
+                "0 < LOW <= HIGH <= 1 (e.g. 0.08,1), or none for no "
+                "random crop")
+        return cls(bool(flip), (low, high))
 
 
 def random_resized_crop(image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),

@@ -1,8 +1,9 @@
 """Examples to predict on: from arguments, a TSV or JSONL file, or a folder.
 
-The columns are the task's (`config.json` `inputs.kind`), named as in GLUE:
-`sentence` for one sentence, `sentence1` and `sentence2` for a pair, and
-`image` for an image file path. Other columns (e.g. `label`) are ignored.
+The columns are the run's text columns (`config.json` `inputs`
+`text_columns`), or for runs without them as in GLUE: `sentence` for one
+sentence, `sentence1` and `sentence2` for a pair; and `image` for an image
+file path. Other columns (e.g. `label`) are ignored.
 """
 
 import dataclasses
@@ -47,10 +48,17 @@ def columns_of(kind):
     return COLUMNS[kind]
 
 
-def from_arguments(kind, values):
+def from_arguments(kind, values, columns=None):
     """Examples from command-line arguments: one pair (exactly 2 values),
-    one sentence per value, or one image path (or folder) per value."""
-    columns = columns_of(kind)
+    one sentence per value, or one image path (or folder) per value.
+
+    Args:
+        kind: str. The run's input kind.
+        values: list of str.
+        columns: tuple of str or None. The run's text columns, which name
+            the examples' columns; None: the GLUE names of `COLUMNS`.
+    """
+    columns = tuple(columns or columns_of(kind))
     if kind == "text_pair":
         if len(values) != 2:
             raise KftError(

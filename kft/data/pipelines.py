@@ -8,15 +8,19 @@ evaluation images are resized and center-cropped.
 from kft.data import augment, stream
 
 
-def decode_image(path):
+def decode_image(path, encoded=False):
     """Reads and decodes one image file into a uint8 `(H, W, 3)` tensor.
 
     The first frame of an animation is used; gray and RGBA become RGB.
+
+    Args:
+        path: string tensor. The file, or (`encoded`) the image's bytes.
+        encoded: bool. `path` holds the encoded image itself.
     """
     import tensorflow as tf
 
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3,
-                               expand_animations=False)
+    data = path if encoded else tf.io.read_file(path)
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
     return image
 
@@ -25,8 +29,9 @@ def load_pipeline(split, batch_size, image_size, training=False, seed=0,
                   start=None):
     """A batched `tf.data.Dataset` of `(image, label)` for an image split.
 
-    Training reshuffles every epoch and applies
-    `kft.augment.random_resized_crop` and a random horizontal flip. Epoch
+    Training reshuffles every epoch and augments as `split.augmentation`
+    says (by default `kft.data.augment.random_resized_crop` and a random
+    horizontal flip). Epoch
     k's order and each image's crop and flip are drawn from `(seed, k)`
     alone (`kft.data.stream`), so runs repeat exactly, and a resumed run
     sees the same images as one that never stopped. Evaluation resizes the
@@ -59,7 +64,8 @@ def load_pipeline(split, batch_size, image_size, training=False, seed=0,
         return stream.feed(one_pass, count, start).prefetch(tf.data.AUTOTUNE)
 
     def prepare(path, label):
-        return augment.center_crop(decode_image(path), image_size), label
+        image = decode_image(path, split.encoded)
+        return augment.center_crop(image, image_size), label
 
     ds = tf.data.Dataset.from_tensor_slices((split.x, split.y))
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
@@ -69,20 +75,27 @@ def load_pipeline(split, batch_size, image_size, training=False, seed=0,
 def _training_pass(split, batch_size, image_size, seed):
     """`one_pass(p, first)` of augmented training images (`kft.data.stream`).
 
-    Image `i` in pass `p` is cropped and flipped with a stateless seed
-    folded from `(seed, p, i)`.
+    Image `i` in pass `p` is cropped and flipped (as `split.augmentation`
+    asks) with a stateless seed folded from `(seed, p, i)`.
     """
     import tensorflow as tf
 
     paths, labels = tf.constant(split.x), tf.constant(split.y)
+    how = split.augmentation or augment.Augmentation()
 
     def prepare(p, i):
         key = tf.random.experimental.stateless_fold_in(
             tf.stack([tf.constant(seed, tf.int64), p]), i)
         crop_seed, flip_seed = tf.unstack(tf.random.split(key, 2))
-        image = augment.random_resized_crop(decode_image(paths[i]),
-                                            image_size, seed=crop_seed)
-        image = tf.image.stateless_random_flip_left_right(image, flip_seed)
+        image = decode_image(paths[i], split.encoded)
+        if how.crop_scale is None:
+            image = augment.center_crop(image, image_size)
+        else:
+            image = augment.random_resized_crop(
+                image, image_size, scale=how.crop_scale, seed=crop_seed)
+        if how.flip:
+            image = tf.image.stateless_random_flip_left_right(image,
+                                                              flip_seed)
         return image, labels[i]
 
     def one_pass(p, first):

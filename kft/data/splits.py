@@ -21,14 +21,21 @@ class Split:
         x: np.ndarray or tuple of np.ndarray. Raw inputs, one row each.
         y: np.ndarray. Integer class labels.
         source: str. Where it came from, for messages.
-        image_size: int or None. Set when `x` holds image file paths: the
-            side of the square images that `dataset` decodes them to.
+        image_size: int or None. Set when `x` holds images: the side of
+            the square images that `dataset` decodes them to.
+        encoded: bool. Images: `x` holds encoded images (PNG or JPEG
+            bytes, e.g. from TensorFlow Datasets), not file paths.
+        augmentation: kft.data.augment.Augmentation or None. Images: how
+            `dataset(shuffle=True)` augments training images; None is the
+            default (random resized crop and flip).
     """
 
     x: object
     y: np.ndarray
     source: str = ""
     image_size: int | None = None
+    encoded: bool = False
+    augmentation: object = None
 
     def __len__(self):
         return len(self.y)
@@ -78,12 +85,17 @@ class Splits:
         validation: Split.
         test: Split or None.
         class_names: tuple of str. Label `i` is `class_names[i]`.
+        origin: dict. How to read this data again without the recipe,
+            recorded in the run's `config.json` `inputs` for `kft eval`
+            and `kft predict`: e.g. `text_columns` and `label_column`, or
+            `tfds` and `tfds_splits`.
     """
 
     train: Split
     validation: Split
     test: Split | None = None
     class_names: tuple = ("0", "1")
+    origin: dict = dataclasses.field(default_factory=dict)
 
     def take(self, n):
         """Each split cut to its first `n` examples."""

@@ -2,8 +2,16 @@
 
 Recipes build their model here, so that every recipe on text (or images)
 shares one way of loading a preset: `keras_hub.models.TextClassifier` /
-`ImageClassifier.from_preset`, with the class count the data gives.
+`ImageClassifier.from_preset`, with the class count the data gives. Any
+family with a KerasHub classifier works; kft tests BERT, DistilBERT,
+RoBERTa, ALBERT and DeBERTaV3 for text, ResNet, EfficientNet and ViT for
+images (`kft.model.tiny`). A preset of another kind is a `KftError`
+that lists the families KerasHub has.
 """
+
+import contextlib
+
+from kft.errors import KftError
 
 
 def text_classifier(preset, num_classes, sequence_length=None):
@@ -18,6 +26,9 @@ def text_classifier(preset, num_classes, sequence_length=None):
     Returns:
         keras_hub.models.TextClassifier, with its preprocessor.
 
+    Raises:
+        KftError: when the preset's model has no KerasHub text classifier.
+
     Example:
 
     ```python
@@ -26,12 +37,15 @@ def text_classifier(preset, num_classes, sequence_length=None):
     """
     import keras_hub
 
+    task = keras_hub.models.TextClassifier
     options = {} if sequence_length is None else {
         "sequence_length": sequence_length}
-    preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
-        preset, **options)
-    return keras_hub.models.TextClassifier.from_preset(
-        preset, num_classes=num_classes, preprocessor=preprocessor)
+    with _supported(preset, task, "a text"):
+        preprocessor = (
+            keras_hub.models.TextClassifierPreprocessor.from_preset(
+                preset, **options))
+        return task.from_preset(preset, num_classes=num_classes,
+                                preprocessor=preprocessor)
 
 
 def image_classifier(preset, num_classes, image_size, pretrained=True):
@@ -47,11 +61,48 @@ def image_classifier(preset, num_classes, image_size, pretrained=True):
 
     Returns:
         keras_hub.models.ImageClassifier, with its preprocessor.
+
+    Raises:
+        KftError: when the preset's model has no KerasHub image
+            classifier, or takes one fixed image size (ViT) and
+            `image_size` is another.
     """
     import keras_hub
 
-    task = keras_hub.models.ImageClassifier.from_preset(
-        preset, num_classes=num_classes, load_weights=pretrained)
+    with _supported(preset, keras_hub.models.ImageClassifier,
+                    "an image"):
+        task = keras_hub.models.ImageClassifier.from_preset(
+            preset, num_classes=num_classes, load_weights=pretrained)
+    fixed = tuple(task.backbone.input.shape[1:3])
+    if None not in fixed and fixed != (image_size, image_size):
+        raise KftError(
+            f"preset={preset!r} ({type(task.backbone).__name__}) takes "
+            f"{fixed[0]}x{fixed[1]} images only; set image_size="
+            f"{fixed[0]}")
     # The converter resizes to its preset's size; crops arrive at ours.
     task.preprocessor.image_converter.image_size = (image_size,) * 2
     return task
+
+
+@contextlib.contextmanager
+def _supported(preset, task, kind):
+    """Turns KerasHub's "no classifier for this backbone" into a
+    `KftError` naming the families that have one."""
+    try:
+        yield
+    except ValueError as error:
+        if "subclass" not in str(error):
+            raise
+        families = sorted({c.__name__.replace(task.__name__, "")
+                           for c in _subclasses(task)} - {""})
+        raise KftError(
+            f"preset={preset!r} cannot be {kind} classifier: KerasHub "
+            f"has no {task.__name__} for it ("
+            f"{str(error).splitlines()[0][:200]}); use a preset of a "
+            f"family that has one: {', '.join(families)}") from None
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)

@@ -111,8 +111,10 @@ def inputs_record(splits):
     directory without importing its recipe (`kft eval`, `kft predict`).
 
     Returns:
-        dict: `kind` (`text`, `text_pair` or `image`), `class_names`, and
-        `image_size` for images.
+        dict: `kind` (`text`, `text_pair` or `image`), `class_names`,
+        `image_size` for images, and the data's `origin` (e.g.
+        `text_columns` and `label_column`, or `tfds` and `tfds_splits`),
+        so that its files can be read again.
     """
     train = splits.train
     if train.image_size is not None:
@@ -122,6 +124,7 @@ def inputs_record(splits):
     record = {"kind": kind, "class_names": list(splits.class_names)}
     if kind == "image":
         record["image_size"] = train.image_size
+    record.update(getattr(splits, "origin", None) or {})
     return record
 
 

@@ -1,8 +1,8 @@
 """Training: compile and `fit` a recipe's model, and keep its state.
 
 - `trainer`: `train(recipe)`, from data to a finished run directory;
-- `optimizers`, `fused_adam`, `schedules`, `losses`, `metrics`: what
-  `compile` gets;
+- `optimizers`, `fused_adam`, `schedules`, `losses`, `metrics`
+  (`multiclass`): what `compile` gets;
 - `callbacks`: the best model, NaN check, curves, unfreezing, timing;
 - `backup`, `checkpoint`, `callback_state`, `resume`: a run that goes on
   exactly after a kill;

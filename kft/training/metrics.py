@@ -1,7 +1,18 @@
-"""Binary-task metrics computed from two-class logits, in `keras.ops`."""
+"""Classification metrics computed from logits, in `keras.ops`.
+
+Every task reports `accuracy`, `f1` and `auc`. Two classes: F1 and ROC AUC
+of class 1 (`BinaryF1`, `BinaryAUC`). More classes: macro F1 (the mean of
+the classes' F1, over the classes that occur in the labels or the
+predictions, as scikit-learn's `f1_score(average="macro")`) and
+one-vs-rest macro ROC AUC (the mean of each class's AUC against the rest,
+over the classes with both positives and negatives, from up to 20000
+thresholds), plus `top5_accuracy` from 10 classes on.
+"""
 
 import keras
 from keras import ops
+
+from kft.training.multiclass import MacroF1, MulticlassAUC
 
 
 def positive_probability(logits):
@@ -116,12 +127,20 @@ class ConfusionCounts(keras.metrics.Metric):
         return dict(super().get_config(), num_classes=self.num_classes)
 
 
+TOP_K, TOP_K_FROM = 5, 10  # top-5 accuracy from 10 classes on
+
+
 def metrics_for(num_classes):
-    """The metrics `train` reports: accuracy, plus F1 and AUC for 2
-    classes."""
+    """The metrics `train` reports: `accuracy`, `f1` and `auc` (binary, or
+    macro for more classes), and `top5_accuracy` from 10 classes on."""
     if num_classes == 2:
         return binary_metrics()
-    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    found = [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+             MacroF1(num_classes), MulticlassAUC(num_classes)]
+    if num_classes >= TOP_K_FROM:
+        found.append(keras.metrics.SparseTopKCategoricalAccuracy(
+            k=TOP_K, name=f"top{TOP_K}_accuracy"))
+    return found
 
 
 def binary_metrics():

@@ -39,6 +39,36 @@ def confusion_matrix(y_true, y_pred, num_classes):
     return flat.reshape(num_classes, num_classes)
 
 
+def per_class(matrix, class_names):
+    """Each class's precision, recall, F1 and support, from a confusion
+    matrix (rows true, columns predicted). A ratio with nothing to divide
+    by (no example predicted, or none true) is 0, as scikit-learn's
+    `zero_division=0`.
+
+    Returns:
+        list of dicts, in class order: `class`, `precision`, `recall`,
+        `f1`, `support` (true examples).
+
+    Example:
+
+    ```python
+    per_class([[1, 0], [1, 1]], ["a", "b"])[1]
+    # {'class': 'b', 'precision': 1.0, 'recall': 0.5, 'f1': 0.667, ...}
+    ```
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    tp = np.diag(matrix)
+    predicted, true = matrix.sum(axis=0), matrix.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(true > 0, tp / true, 0.0)
+        f1 = np.where(predicted + true > 0, 2 * tp / (predicted + true), 0.0)
+    return [{"class": str(name), "precision": float(p), "recall": float(r),
+             "f1": float(f), "support": int(n)}
+            for name, p, r, f, n in zip(class_names, precision, recall, f1,
+                                        true, strict=True)]
+
+
 def probabilities(logits):
     """Softmax over the last axis, computed stably in float64."""
     logits = np.asarray(logits, dtype=np.float64)

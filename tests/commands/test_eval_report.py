@@ -30,6 +30,10 @@ RESULT = {
     "accuracy": 0.5, "loss": 0.75, "split": "test", "data_dir": "/d",
     "examples": 4, "backend": "jax", "kind": "image",
     "class_names": ["cat", "dog"], "confusion_matrix": [[1, 1], [1, 1]],
+    "per_class": [{"class": "cat", "precision": 0.5, "recall": 0.5,
+                   "f1": 0.5, "support": 2},
+                  {"class": "dog", "precision": 0.5, "recall": 0.5,
+                   "f1": 0.5, "support": 2}],
     "worst": [{"index": 3, "input": "/d/test/cat/a|b.jpg", "true": "cat",
                "predicted": "dog", "p_true": 0.125, "p_predicted": 0.875}],
 }
@@ -40,12 +44,15 @@ def test_terminal_shows_metrics_matrix_and_worst_examples():
     assert blocks[0].splitlines() == [
         "metric    value", "accuracy  0.5000", "loss      0.7500",
         "examples  4", "split     test", "backend   jax"]
-    assert blocks[2].splitlines() == ["true \\ predicted  cat  dog",
+    assert blocks[1] == "per class"
+    assert blocks[2].splitlines()[1].split() == ["cat", "0.5000", "0.5000",
+                                                 "0.5000", "2"]
+    assert blocks[4].splitlines() == ["true \\ predicted  cat  dog",
                                       "cat               1    1",
                                       "dog               1    1"]
-    assert blocks[3] == ("worst 1 examples (lowest probability of the true "
+    assert blocks[5] == ("worst 1 examples (lowest probability of the true "
                          "class)")
-    assert blocks[4].splitlines()[1].split() == [
+    assert blocks[6].splitlines()[1].split() == [
         "1", "3", "/d/test/cat/a|b.jpg", "cat", "dog", "0.125"]
 
 
@@ -55,6 +62,7 @@ def test_markdown_has_the_same_tables():
                            "4 examples from `/d`, backend jax.\n")
     assert "| accuracy | 0.5000 |\n| loss | 0.7500 |\n\n" in text
     assert "| cat | 1 | 1 |\n| dog | 1 | 1 |" in text
+    assert "| dog | 0.5000 | 0.5000 | 0.5000 | 2 |" in text
     assert ("| 1 | 3 | /d/test/cat/a\\|b.jpg | cat | dog | 0.125 |"
             in text)
     none = markdown("runs/a", dict(RESULT, worst=[]))

@@ -13,6 +13,7 @@ from kft import rundir
 from kft.commands.cli import main
 
 KEYS = {"accuracy", "f1", "auc", "loss", "split", "data_dir", "examples",
+        "per_class",
         "backend", "kind", "class_names", "confusion_matrix", "worst"}
 
 
@@ -98,7 +99,8 @@ def test_cli_prints_a_table_and_writes_the_json(run, seen, backend,
     blocks = capsys.readouterr().out.strip().split("\n\n")
     written = os.path.join(run, "eval-validation")
     assert blocks[-1].splitlines() == [f"wrote {written}.json",
-                                       f"wrote {written}.md"]
+                                       f"wrote {written}.md",
+                                       f"wrote {written}-confusion.png"]
     lines = blocks[0].splitlines()
     assert lines[0].split() == ["metric", "value"]
     table = dict(line.split() for line in lines[1:])
@@ -108,12 +110,19 @@ def test_cli_prints_a_table_and_writes_the_json(run, seen, backend,
     assert table["examples"] == "32" and table["backend"] == backend
     starts = {len(line) - len(line.split()[-1]) for line in lines}
     assert len(starts) == 1  # the value column is aligned
-    assert blocks[1].startswith("confusion matrix (rows: true")
-    matrix = [line.split()[1:] for line in blocks[2].splitlines()[1:]]
+    assert blocks[1] == "per class"
+    rows = [line.split() for line in blocks[2].splitlines()]
+    assert rows[0] == ["class", "precision", "recall", "f1", "support"]
+    assert [r[0] for r in rows[1:]] == ["0", "1"]
+    assert [int(r[-1]) for r in rows[1:]] == [
+        sum(row) for row in saved["confusion_matrix"]]
+    assert float(rows[2][3]) == pytest.approx(saved["f1"], abs=1e-4)
+    assert blocks[3].startswith("confusion matrix (rows: true")
+    matrix = [line.split()[1:] for line in blocks[4].splitlines()[1:]]
     assert matrix == [[str(n) for n in row]
                       for row in saved["confusion_matrix"]]
-    assert blocks[3].startswith("worst 3 examples")
-    ranks = [line.split()[:2] for line in blocks[4].splitlines()[1:]]
+    assert blocks[5].startswith("worst 3 examples")
+    ranks = [line.split()[:2] for line in blocks[6].splitlines()[1:]]
     assert ranks == [[str(i), str(w["index"])]
                      for i, w in enumerate(saved["worst"], start=1)]
 
@@ -139,7 +148,7 @@ def folder_for(case, run, tmp_path):
      "unknown key 'lr'; valid keys: batch_size, data_dir, limit, split, "
      "worst"),
     ("run", ["run_dir=x"], "unknown key 'run_dir'"),
-    ("run", ["split=test"], "test.tsv is missing"),
+    ("run", ["split=test"], "test.* is missing"),
     ("run", ["split=dev"], "split='dev' is not a split"),
     ("run", ["batch_size=0"], "batch_size='0' must be at least 1"),
     ("run", ["limit=0"], "limit='0' must be at least 1"),

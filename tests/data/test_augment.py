@@ -11,7 +11,12 @@ import tensorflow as tf
 
 from kft import KftError
 from kft.data import Split
-from kft.data.augment import center_crop, random_resized_crop, sample_crop_box
+from kft.data.augment import (
+    Augmentation,
+    center_crop,
+    random_resized_crop,
+    sample_crop_box,
+)
 from kft.data.pipelines import load_pipeline
 
 DRAWS = 2000
@@ -141,6 +146,48 @@ def test_training_pipeline_batches_crops_and_flips_half(tmp_path):
     assert not np.array_equal(epochs[0], epochs[1])  # new draws each epoch
     again = load_pipeline(split, 8, 24, training=True, seed=1)
     np.testing.assert_array_equal(next(iter(again))[0], epochs[0][:8])
+
+
+def training_images(split, passes=4):
+    ds = load_pipeline(split, batch_size=8, image_size=24, training=True,
+                       seed=1)
+    return np.concatenate([x.numpy() for _ in range(passes) for x, _ in ds])
+
+
+def test_augmentation_is_a_choice_flip_crop_or_none(tmp_path):
+    import dataclasses
+
+    split = gradient_split(tmp_path)
+    evaluated = next(iter(load_pipeline(split, 1, 24)))[0][0].numpy()
+    flipped = evaluated[:, ::-1]
+    none = training_images(dataclasses.replace(
+        split, augmentation=Augmentation(flip=False, crop_scale=None)))
+    for image in none:  # no augmentation: the evaluation crop
+        np.testing.assert_array_equal(image, evaluated)
+    flips = training_images(dataclasses.replace(
+        split, augmentation=Augmentation(flip=True, crop_scale=None)))
+    mirrored = [np.array_equal(i, flipped) for i in flips]
+    assert all(m or np.array_equal(i, evaluated)
+               for m, i in zip(mirrored, flips, strict=True))
+    assert 16 < sum(mirrored) < 48
+    crops = training_images(dataclasses.replace(
+        split, augmentation=Augmentation(flip=False, crop_scale=(0.2, 0.3))))
+    slope = crops[:, :, -1].mean(axis=(1, 2)) - crops[:, :, 0].mean(
+        axis=(1, 2))
+    assert (slope > 0).all()  # never flipped
+    # a fifth to a third of the area, about half the width: the crop
+    # spans part of the ramp only
+    assert slope.max() < 0.75 * (evaluated[:, -1].mean()
+                                 - evaluated[:, 0].mean())
+
+
+def test_augmentation_parses_config_values():
+    assert Augmentation.parse(True, "0.08,1") == Augmentation()
+    assert Augmentation.parse(False, "none") == Augmentation(False, None)
+    assert Augmentation.parse(True, " 0.5, 1 ").crop_scale == (0.5, 1.0)
+    for bad in ("1,0.5", "0,1", "half", "0.2,0.4,1"):
+        with pytest.raises(KftError, match=f"crop_scale='{bad}' is not"):
+            Augmentation.parse(True, bad)
 
 
 def test_pipeline_feeds_fit_on_the_current_backend(tmp_path):

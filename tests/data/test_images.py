@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from kft import KftError
 from kft.data import Split
-from kft.data.images import check_images, image_folder
+from kft.data.images import check_images, image_folder, image_split
 from kft.data.pipelines import load_pipeline
 
 
@@ -232,3 +232,27 @@ def test_failed_hotdog_download_names_data_dir(tmp_path):
     assert len(lines) == 1, done.stdout + done.stderr[-2000:]
     assert "could not download" in lines[0] and "data_dir=" in lines[0]
     assert not list(tmp_path.rglob("*hotdog*"))  # nothing half-written
+
+
+def test_a_held_out_folder_alone_is_one_split(tmp_path):
+    make_split(tmp_path, {"dog": 3, "bird": 2}, split="test")
+    split = image_split(str(tmp_path), "test", ["bird", "cat", "dog"],
+                        image_size=16)
+    assert sorted(split.y.tolist()) == [0, 0, 2, 2, 2]
+    assert [class_of(p) for p in split.x] == [
+        ["bird", "cat", "dog"][y] for y in split.y]
+    assert split.image_size == 16
+    with pytest.raises(KftError, match=r"not in train/: \['cow'\]"):
+        make_split(tmp_path, {"cow": 1}, split="test")
+        image_split(str(tmp_path), "test", ["bird", "cat", "dog"])
+    with pytest.raises(KftError, match=r"validation is missing; "
+                                       r"split=validation reads"):
+        image_split(str(tmp_path), "validation", ["bird", "cat", "dog"])
+
+
+def test_validation_and_test_may_hold_fewer_classes(tmp_path):
+    make_split(tmp_path, {"a": 3, "b": 3, "c": 3})
+    make_split(tmp_path, {"c": 2}, split="validation")
+    splits = image_folder(str(tmp_path))
+    assert splits.class_names == ("a", "b", "c")
+    assert splits.validation.y.tolist() == [2, 2]

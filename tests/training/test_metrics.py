@@ -2,7 +2,14 @@ import keras
 import numpy as np
 import pytest
 
-from kft.training.metrics import BinaryAUC, BinaryF1, binary_metrics
+from kft.training.metrics import (
+    BinaryAUC,
+    BinaryF1,
+    MacroF1,
+    MulticlassAUC,
+    binary_metrics,
+    metrics_for,
+)
 
 
 def result(metric):
@@ -48,3 +55,71 @@ def test_metrics_serialize_for_saved_models():
         copy = keras.saving.deserialize_keras_object(config)
         assert copy.name == metric.name
     assert [m.name for m in binary_metrics()] == ["accuracy", "f1", "auc"]
+
+
+def spread_logits(y, num_classes, rng, signal=1.5):
+    """Random logits that favour the true class, with distinct values."""
+    logits = rng.normal(0, 1, (len(y), num_classes))
+    logits[np.arange(len(y)), y] += signal
+    return logits.astype("float32")
+
+
+def test_macro_f1_matches_scikit_learn_with_and_without_weights():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, 300)  # class 5 of 6 never occurs
+    logits = spread_logits(y, 6, rng)
+    logits[:7, 5] += 9.0  # ... but is predicted a few times
+    guess = logits.argmax(axis=1)
+    weight = rng.uniform(0.2, 3.0, len(y))
+    f1 = MacroF1(6)
+    f1.update_state(y[:100], logits[:100])
+    f1.update_state(y[100:], logits[100:])  # accumulates over batches
+    assert result(f1) == pytest.approx(
+        f1_score(y, guess, average="macro"), abs=1e-6)
+    f1.reset_state()
+    f1.update_state(y, logits, sample_weight=weight)
+    assert result(f1) == pytest.approx(
+        f1_score(y, guess, average="macro", sample_weight=weight), abs=1e-6)
+
+
+def test_multiclass_auc_is_one_vs_rest_macro_as_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 400)
+    logits = spread_logits(y, 4, rng)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    auc = MulticlassAUC(4)
+    auc.update_state(y[:150], logits[:150])
+    auc.update_state(y[150:], logits[150:])
+    expected = roc_auc_score(y, probs, multi_class="ovr", average="macro")
+    assert 0.7 < expected < 0.95
+    assert result(auc) == pytest.approx(expected, abs=2e-3)
+
+
+def test_multiclass_auc_leaves_out_a_class_without_positives():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 300)  # class 3 of 4 never occurs
+    logits = spread_logits(y, 4, rng)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    auc = MulticlassAUC(4)
+    auc.update_state(y, logits)
+    each = [roc_auc_score(y == c, probs[:, c]) for c in range(3)]
+    assert result(auc) == pytest.approx(np.mean(each), abs=2e-3)
+
+
+def test_multiclass_metrics_names_and_saved_form():
+    names = [m.name for m in metrics_for(4)]
+    assert names == ["accuracy", "f1", "auc"]
+    assert [m.name for m in metrics_for(10)] == names + ["top5_accuracy"]
+    assert [m.name for m in metrics_for(2)] == names
+    assert isinstance(metrics_for(2)[1], BinaryF1)
+    for metric in metrics_for(12)[1:3]:
+        config = keras.saving.serialize_keras_object(metric)
+        copy = keras.saving.deserialize_keras_object(config)
+        assert (type(copy), copy.name, copy.num_classes) == (
+            type(metric), metric.name, 12)

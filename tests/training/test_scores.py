@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from kft import KftError
-from kft.training.scores import confusion_matrix, probabilities, worst
+from kft.training.scores import (
+    confusion_matrix,
+    per_class,
+    probabilities,
+    worst,
+)
 
 
 def test_confusion_matrix_counts_match_a_hand_count():
@@ -50,3 +55,22 @@ def test_worst_orders_by_the_probability_of_the_true_class():
     assert worst(y, probs, 3).tolist() == [2, 1, 3]
     assert worst(y, probs, 10).tolist() == [2, 1, 3, 4, 0]
     assert worst(y, probs, 0).tolist() == []
+
+
+def test_per_class_scores_match_scikit_learn():
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 4, 200)  # class 4 of 5: never true ...
+    y_pred = np.where(rng.uniform(size=200) < 0.6, y_true,
+                      rng.integers(0, 5, 200))  # ... sometimes predicted
+    y_pred[y_pred == 3] = 2  # class 3: never predicted
+    rows = per_class(confusion_matrix(y_true, y_pred, 5), list("abcde"))
+    p, r, f, n = precision_recall_fscore_support(
+        y_true, y_pred, labels=range(5), zero_division=0)
+    assert [row["class"] for row in rows] == list("abcde")
+    for key, expected in (("precision", p), ("recall", r), ("f1", f)):
+        np.testing.assert_allclose([row[key] for row in rows], expected,
+                                   atol=1e-12, err_msg=key)
+    assert [row["support"] for row in rows] == n.tolist()
+    assert rows[3]["precision"] == 0.0 and rows[4]["recall"] == 0.0

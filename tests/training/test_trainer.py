@@ -144,7 +144,9 @@ def test_config_json_records_the_inputs(tiny_mrpc_run):
     record = rundir.read_json(os.path.join(tiny_mrpc_run.run_dir,
                                            rundir.CONFIG))
     assert record["inputs"] == {"kind": "text_pair",
-                                "class_names": ["0", "1"]}
+                                "class_names": ["0", "1"],
+                                "text_columns": ["sentence1", "sentence2"],
+                                "label_column": "label"}
     assert record["recipe"] == "mrpc"
 
 
