@@ -53,6 +53,8 @@ def terminal(result, width=60):
     if rows:
         parts += [f"worst {len(rows)} examples (lowest probability of the "
                   "true class)", text_table(header, rows)]
+    if result.get("timing"):
+        parts += [speed(result["timing"])]
     return "\n\n".join(parts)
 
 
@@ -66,6 +68,7 @@ def markdown(run_dir, result):
                             _metric_rows(result, details=False)),
              "f1 is macro F1 and auc one-vs-rest macro ROC AUC with more "
              "than two classes; of class 1 with two.",
+             *([speed(result["timing"])] if result.get("timing") else []),
              "## Per class", markdown_table(*_class_table(result)),
              "## Confusion matrix\n\nRows: true class; columns: predicted.",
              markdown_table(*_confusion_table(result)),
@@ -73,6 +76,14 @@ def markdown(run_dir, result):
              "the true class first.",
              markdown_table(header, rows) if rows else "(none asked for)"]
     return "\n\n".join(parts) + "\n"
+
+
+def speed(timing):
+    """One line: time to the first prediction, then examples/s."""
+    rate = timing.get("examples_per_second")
+    after = (f", then {rate:.1f} examples/s" if rate else "")
+    return (f"first prediction after {timing['first_prediction_seconds']:.1f}"
+            f" s (loading, tokenizing, compiling){after}")
 
 
 def _metric_rows(result, details=True):

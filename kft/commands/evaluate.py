@@ -8,6 +8,7 @@ worst-classified examples (`kft.commands.eval_report`).
 """
 
 import os
+import time
 
 from kft import rundir, training
 from kft.commands import eval_data, eval_report
@@ -15,7 +16,7 @@ from kft.config import overrides
 from kft.errors import KftError, warn
 from kft.rundir import plots
 from kft.runtime import backend
-from kft.training import scores
+from kft.training import inference, scores
 
 SPLITS = ("train", "validation", "test")
 KEYS = ("batch_size", "data_dir", "limit", "split", "worst")
@@ -48,7 +49,10 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
         `image`), `class_names`, `confusion_matrix` (rows true, columns
         predicted; also drawn in `eval-SPLIT-confusion.png`), `per_class`
         (precision, recall, F1 and support of each class) and `worst`
-        (examples with the lowest probability of their true class).
+        (examples with the lowest probability of their true class), and
+        `timing` (`first_prediction_seconds` from the call to the first
+        outputs, then `examples_per_second`;
+        `kft.training.inference.predict_split`).
 
     Raises:
         KftError: for an unknown key, a folder that is not a run directory,
@@ -60,6 +64,7 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
     kft.evaluate("runs/try1", data_dir="heldout", split="test", worst=5)
     ```
     """
+    began = time.perf_counter()
     record = _check(run_dir, split, unknown)
     note = rundir.unfinished(run_dir, record)
     if note:
@@ -77,7 +82,9 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
     names = inputs["class_names"]
 
     model = training.load_model(run_dir)
-    y, outputs = training.predictions(model, examples.dataset(batch_size))
+    outputs, timing = inference.predict_split(model, examples, batch_size,
+                                              start=began)
+    y = examples.y
     result = training.classification_metrics(y, outputs, len(names))
     probs = scores.probabilities(outputs)
     matrix = scores.confusion_matrix(y, probs.argmax(-1), len(names))
@@ -85,7 +92,7 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
         split=split, data_dir=data_dir, examples=len(examples),
         backend=backend.current(), kind=inputs["kind"], class_names=names,
         confusion_matrix=matrix.tolist(),
-        per_class=scores.per_class(matrix, names),
+        per_class=scores.per_class(matrix, names), timing=timing,
         worst=eval_report.worst_examples(examples, inputs["kind"], probs,
                                          names, worst))
     rundir.write_json(eval_path(run_dir, split), result)

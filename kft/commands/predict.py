@@ -17,6 +17,7 @@ from kft.data import images
 from kft.data.splits import Split
 from kft.errors import KftError, warn
 from kft.rundir import atomic
+from kft.training import inference
 
 OUTPUT_TYPES = (".jsonl", ".tsv")
 
@@ -102,7 +103,7 @@ def predict(run_dir, examples, inputs, batch_size=32):
     model = training.load_model(run_dir)
     split = Split(examples.x(), np.zeros(len(examples), "int32"),
                   image_size=inputs.get("image_size"))
-    outputs = model.predict(split.dataset(batch_size), verbose=0)
+    outputs, _ = inference.predict_split(model, split, batch_size)
     outputs = np.asarray(outputs, dtype="float64")
     activation = keras.activations.get(getattr(model, "activation", None))
     if activation is keras.activations.softmax:

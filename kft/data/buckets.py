@@ -93,10 +93,12 @@ def plan(lengths, batch_size, rng=None) -> list:
     return [full[i] for i in rng.permutation(len(full))] + short
 
 
-def boundaries(lengths, batch_size, count, maximum, seed=0) -> list:
+def boundaries(lengths, batch_size, count, maximum, seed=0,
+               batches=None) -> list:
     """The `count` bucket lengths that pad these texts' batches least.
 
-    Over one planned epoch, each batch needs its longest length rounded up
+    Over one planned epoch (or over `batches`), each batch needs its
+    longest length rounded up
     to a multiple of 8. Of those needed lengths, the `count` that minimise
     the total padded tokens (each batch padded to the smallest chosen
     length that holds it) are found exactly, by dynamic programming over
@@ -110,11 +112,15 @@ def boundaries(lengths, batch_size, count, maximum, seed=0) -> list:
         count: int. How many lengths to choose below `maximum`.
         maximum: int. The preprocessor's `sequence_length`.
         seed: int. Seeds the planned epoch.
+        batches: list of index arrays or None. The batches to pad (e.g.
+            an evaluation's `plan(lengths, batch_size)`); None plans a
+            training epoch from `seed`.
 
     Returns:
         Sorted list of at most `count + 1` ints, ending with `maximum`.
     """
-    batches = plan(lengths, batch_size, np.random.default_rng(seed))
+    if batches is None:
+        batches = plan(lengths, batch_size, np.random.default_rng(seed))
     needed = np.array([min(-(-int(lengths[b].max()) // MULTIPLE) * MULTIPLE,
                            maximum) for b in batches])
     sizes = np.array([len(b) for b in batches])

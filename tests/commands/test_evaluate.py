@@ -1,6 +1,7 @@
 """kft/evaluation.py and `kft eval`, on one tiny trained MRPC run."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -13,8 +14,8 @@ from kft import rundir
 from kft.commands.cli import main
 
 KEYS = {"accuracy", "f1", "auc", "loss", "split", "data_dir", "examples",
-        "per_class",
-        "backend", "kind", "class_names", "confusion_matrix", "worst"}
+        "per_class", "backend", "kind", "class_names", "confusion_matrix",
+        "worst", "timing"}
 
 
 @pytest.fixture
@@ -48,6 +49,9 @@ def test_evaluate_reproduces_the_runs_own_metrics(run, seen, backend):
     before = read(run, "metrics.json")
     result = kft.evaluate(run, data_dir=seen)
     assert set(result) == KEYS
+    assert result["timing"]["bucketed"] is True
+    assert result["timing"]["batches"] == -(-result["examples"] // 8)
+    assert result["timing"]["first_prediction_seconds"] > 0
     for key in ("accuracy", "f1", "auc", "loss"):
         assert result[key] == pytest.approx(before[key], abs=1e-5), key
     assert (result["split"], result["data_dir"]) == ("validation", seen)
@@ -125,6 +129,9 @@ def test_cli_prints_a_table_and_writes_the_json(run, seen, backend,
     ranks = [line.split()[:2] for line in blocks[6].splitlines()[1:]]
     assert ranks == [[str(i), str(w["index"])]
                      for i, w in enumerate(saved["worst"], start=1)]
+    assert re.fullmatch(r"first prediction after \d+\.\d s \(loading, "
+                        r"tokenizing, compiling\), then \d+\.\d examples/s",
+                        blocks[7])
 
 
 def folder_for(case, run, tmp_path):
