@@ -17,6 +17,7 @@ from kft.data import images
 from kft.data.splits import Split
 from kft.errors import KftError, warn
 from kft.rundir import atomic
+from kft.runtime import allocator
 from kft.training import inference
 
 OUTPUT_TYPES = (".jsonl", ".tsv")
@@ -60,6 +61,8 @@ def run(run_dir, values=(), input_path=None, output=None, batch_size=None):
         check_images(examples)
     if batch_size is None:
         batch_size = config.get("batch_size") or 32
+    if config.get("keep_freed_memory", True):
+        allocator.keep()  # as the run trained (kft.runtime.allocator)
     if batch_size < 1:
         raise KftError(f"--batch-size {batch_size} must be at least 1")
     probabilities = predict(run_dir, examples, inputs, batch_size)

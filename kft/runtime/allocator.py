@@ -47,8 +47,8 @@ def keep() -> bool:
     Example:
 
     ```python
-    import kft.allocator
-    kft.allocator.keep()
+    from kft.runtime import allocator
+    allocator.keep()
     ```
     """
     libc = _glibc()

@@ -53,7 +53,7 @@ def select(name: str | None) -> str:
 
 def _before_jax():
     """What must happen before jax starts its threads: one glibc arena
-    (`kft.allocator.one_arena`). A jax MRPC run goes from 28.8 to 37.9
+    (`kft.runtime.allocator.one_arena`). A jax MRPC run goes from 28.8 to 37.9
     examples/s with it; torch (38.8 and 38.8) and tensorflow (40.3 and
     39.7) gain nothing, so they keep glibc's default."""
     allocator.one_arena()
