@@ -285,3 +285,18 @@ def test_an_image_run_evaluates_on_the_same_validation_images(image_run):
     assert sum(map(sum, result["confusion_matrix"])) == 4
     text = open(os.path.join(run, "eval-validation.md")).read()
     assert "| # | index | image | true | predicted | p(true) |" in text
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_evaluation_keeps_freed_memory_as_the_run_did(run, tmp_path, keep,
+                                                      monkeypatch):
+    from kft.commands import evaluate
+    from kft.runtime import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "keep", lambda: calls.append(1) or True)
+    copied = copy_of(run, tmp_path / "run", keep_freed_memory=keep,
+                     data_dir="/no/such/data")
+    with pytest.raises(kft.KftError, match="'/no/such/data' is not a"):
+        evaluate.evaluate(copied)
+    assert calls == ([1] if keep else [])
