@@ -33,10 +33,12 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from kft.rundir import atomic
-from kft.training.timing import StepClock
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kft.rundir import atomic  # noqa: E402
+from kft.training.timing import StepClock  # noqa: E402
+
 LITE0 = [(3, 1, 1, 16), (3, 2, 6, 24), (5, 2, 6, 40), (3, 2, 6, 80),
          (5, 1, 6, 112), (5, 2, 6, 192), (3, 1, 6, 320)]  # k, s, expand, out
 REPEATS = [1, 2, 2, 3, 3, 4, 1]

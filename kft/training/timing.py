@@ -27,7 +27,11 @@ CLEAN_FOREIGN_CORES = 0.25
 
 
 def cpu_snapshot():
-    """`(wall, machine_busy_s, own_cpu_s)`; busy is None off Linux."""
+    """`(wall, machine_busy_s, own_cpu_s)`; busy is None off Linux.
+
+    Own CPU time includes this process's live children (a data loader's
+    worker processes are part of the work), read from `/proc`.
+    """
     own = os.times()
     busy = None
     try:
@@ -37,7 +41,30 @@ def cpu_snapshot():
         busy = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         pass
-    return time.perf_counter(), busy, own.user + own.system
+    return (time.perf_counter(), busy,
+            own.user + own.system + _children_cpu())
+
+
+def _children_cpu():
+    """CPU seconds of this process's live child processes (0 off Linux)."""
+    me, total = os.getpid(), 0
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0.0
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                # fields after the command's closing parenthesis: state,
+                # ppid, ..., utime (12th), stime, cutime, cstime
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == me:
+            total += sum(int(v) for v in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def foreign_cores(before, after):

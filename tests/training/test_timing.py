@@ -70,3 +70,24 @@ def test_a_peer_loop_counts_its_own_examples_and_tokens(monkeypatch):
     assert got["timed_steps"] == got["clean_steps"] == 3  # epoch 1, 0..2
     assert got["examples_per_second"] == pytest.approx(3 * 8 / 3.0)
     assert got["mean_padded_length"] == pytest.approx(40.0)
+
+
+def test_a_busy_child_process_counts_as_our_own_load():
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c",
+                              "import time\nend = time.time() + 1.5\n"
+                              "while time.time() < end: pass"])
+    try:
+        time.sleep(0.2)
+        before = cpu_snapshot()
+        time.sleep(1.0)
+        after = cpu_snapshot()
+    finally:
+        child.wait()
+    # the child spun about a core for the second; none of it is foreign
+    assert after[2] - before[2] > 0.5
+    load = foreign_cores(before, after)
+    assert load is None or load < 0.5
