@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import Record, number
+
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("torch", "jax", "tensorflow")
 PLAIN = """
@@ -124,22 +126,16 @@ def table(rows):
     lines = ["| " + " | ".join(c[0] for c in COLUMNS) + " |",
              "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        cells = [_num(r[key], spec) for _, key, spec in COLUMNS[:-1]]
-        cells.append(f"{_num(r['eval_foreign_cpu'], '.3f')} / "
-                     f"{_num(r['train_foreign_cpu'], '.3f')}")
+        cells = [number(r[key], spec) for _, key, spec in COLUMNS[:-1]]
+        cells.append(f"{number(r['eval_foreign_cpu'], '.3f')} / "
+                     f"{number(r['train_foreign_cpu'], '.3f')}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _num(value, spec):
-    return "-" if value is None else format(value, spec)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    command = shlex.join(["python", "tools/bench_eval.py",
-                          *(sys.argv[1:] if argv is None else argv)])
-    started = time.strftime("%Y-%m-%d %H:%M")
+    record = Record(argv)
     with tempfile.TemporaryDirectory(prefix="bench_eval_") as folder:
         rows = []
         for backend in args.backends.split(","):
@@ -147,17 +143,8 @@ def main(argv=None):
             print(json.dumps(rows[-1]), flush=True)
     text = table(rows)
     print(text)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                            cwd=ROOT, capture_output=True, text=True)
-    record = {"command": command, "commit": commit.stdout.strip(),
-              "started": started,
-              "finished": time.strftime("%Y-%m-%d %H:%M"), "rows": rows}
-    out = Path(args.out)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    out.with_suffix(".md").write_text(
-        f"# Evaluation speed (MRPC validation, MiniLM)\n\n`{command}` "
-        f"({started} to {record['finished']}, commit {record['commit']})"
-        f"\n\n{text}\n")
+    record.save(args.out, "Evaluation speed (MRPC validation, MiniLM)",
+                text, rows=rows)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import Record, number
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "hotdog"
 BACKENDS = ("torch", "jax", "tensorflow")
@@ -190,10 +192,10 @@ def table(summary, pipeline):
         loads = [x for x in s["mean_foreign_cpu"] if x is not None]
         lines.append(
             f"| {s['model']} | {s['backend']} | "
-            f"{_num(s['examples_per_second'], '.1f')} | "
-            f"{_num(s['ratio_to_peer'], '.2f')} | "
+            f"{number(s['examples_per_second'], '.1f')} | "
+            f"{number(s['ratio_to_peer'], '.2f')} | "
             f"{'/'.join(str(c) for c in s['clean_steps'])} | "
-            f"{_num(max(loads) if loads else None, '.3f')} |")
+            f"{number(max(loads) if loads else None, '.3f')} |")
     if pipeline:
         lines += ["", "| backend | input pipeline images/s |", "|---|---|"]
         lines += [f"| {b} | {p['images_per_second']:.1f} |"
@@ -201,29 +203,17 @@ def table(summary, pipeline):
     return "\n".join(lines)
 
 
-def _num(value, spec):
-    return "-" if value is None else format(value, spec)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    command = shlex.join(["python", "tools/bench_images.py",
-                          *(sys.argv[1:] if argv is None else argv)])
-    started = time.strftime("%Y-%m-%d %H:%M")
+    record = Record(argv)
     rows = measure(args)
     pipeline = ({b: pipeline_row(args, b) for b in args.backends.split(",")}
                 if args.pipeline else {})
     summary = summarize(rows)
     text = table(summary, pipeline)
     print(text)
-    record = {"command": command, "started": started,
-              "finished": time.strftime("%Y-%m-%d %H:%M"), "rows": rows,
-              "summary": summary, "pipeline": pipeline}
-    out = Path(args.out)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    out.with_suffix(".md").write_text(
-        f"# Image training speed\n\n`{command}` ({started} to "
-        f"{record['finished']})\n\n{text}\n")
+    record.save(args.out, "Image training speed", text, rows=rows,
+                summary=summary, pipeline=pipeline)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ thresholds), plus `top5_accuracy` from 10 classes on.
 import keras
 from keras import ops
 
+from kft.training import multiclass
 from kft.training.multiclass import MacroF1, MulticlassAUC
 
 
@@ -109,13 +110,8 @@ class ConfusionCounts(keras.metrics.Metric):
             keras.initializers.Zeros(), dtype="float32", name="counts")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        n = self.num_classes
-        true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n)
-        guess = ops.one_hot(ops.argmax(y_pred, axis=-1), n)
-        if sample_weight is not None:
-            weight = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
-            guess = guess * weight
-        self.counts.assign_add(ops.matmul(ops.transpose(true), guess))
+        self.counts.assign_add(multiclass.confusion_batch(
+            y_true, y_pred, self.num_classes, sample_weight))
 
     def result(self):
         return ops.sum(self.counts)

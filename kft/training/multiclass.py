@@ -5,6 +5,19 @@ import keras
 from keras import ops
 
 
+def confusion_batch(y_true, y_pred, num_classes, sample_weight=None):
+    """One batch's `(num_classes, num_classes)` confusion counts (rows
+    true, columns the argmax of `y_pred`), each example counted with its
+    sample weight."""
+    true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"),
+                       num_classes)
+    guess = ops.one_hot(ops.argmax(y_pred, axis=-1), num_classes)
+    if sample_weight is not None:
+        weight = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
+        true = true * weight
+    return ops.matmul(ops.transpose(true), guess)
+
+
 @keras.saving.register_keras_serializable(package="kft")
 class MacroF1(keras.metrics.Metric):
     """Macro F1 for integer labels and `num_classes` logits.
@@ -35,13 +48,8 @@ class MacroF1(keras.metrics.Metric):
             keras.initializers.Zeros(), dtype="float32", name="confusion")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        n = self.num_classes
-        true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n)
-        guess = ops.one_hot(ops.argmax(y_pred, axis=-1), n)
-        if sample_weight is not None:
-            weight = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
-            true = true * weight
-        self.confusion.assign_add(ops.matmul(ops.transpose(true), guess))
+        self.confusion.assign_add(confusion_batch(
+            y_true, y_pred, self.num_classes, sample_weight))
 
     def result(self):
         tp = ops.diagonal(self.confusion)
