@@ -79,8 +79,12 @@ def test_inputs_record_says_what_the_model_takes(mrpc_dir, sst2_dir,
     single = rundir.inputs_record(glue("sst2", data_dir=sst2_dir, limit=4))
     images = rundir.inputs_record(image_folder(hotdog_dir, limit=4,
                                                image_size=64))
-    assert pair == {"kind": "text_pair", "class_names": ["0", "1"]}
-    assert single == {"kind": "text", "class_names": ["0", "1"]}
+    # the columns to read the files again with (`kft eval`, `kft predict`)
+    assert pair == {"kind": "text_pair", "class_names": ["0", "1"],
+                    "text_columns": ["sentence1", "sentence2"],
+                    "label_column": "label"}
+    assert single == {"kind": "text", "class_names": ["0", "1"],
+                      "text_columns": ["sentence"], "label_column": "label"}
     assert images == {"kind": "image", "class_names": ["hotdog",
                                                        "not-hotdog"],
                       "image_size": 64}
