@@ -72,6 +72,7 @@ def tasks():
 
 def unpack(commit, folder):
     """kft's tree at `commit`, unpacked into `folder` (git archive)."""
+    folder.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "archive", commit], cwd=ROOT,
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive,
