@@ -36,9 +36,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kft.runtime import allocator
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kft.runtime import allocator  # noqa: E402
 
 PEAK = """
 import time, torch
