@@ -63,10 +63,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kft.data.tables import read_table
-from kft.errors import KftError
-from kft.rundir import atomic
-from kft.training.timing import StepClock
+# Runs as `python tools/peer_hf_mrpc.py` from a checkout, where `tools/`
+# (not the repository root) is on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kft.data.tables import read_table  # noqa: E402
+from kft.errors import KftError  # noqa: E402
+from kft.rundir import atomic  # noqa: E402
+from kft.training.timing import StepClock  # noqa: E402
 
 MAX_LENGTH = 128
 WEIGHT_DECAY = 0.01
@@ -440,8 +444,8 @@ def summary_line(row: dict) -> str:
         f"hf-torch: acc {row['accuracy']:.4f} f1 {row['f1']:.4f} "
         f"auc {fmt(row['auc'], '.4f')} loss {row['loss']:.4f} | "
         f"{fmt(row['examples_per_second'], '.1f')} ex/s over "
-        f"{row['clean_steps']}/{row['total_steps']} clean steps, "
-        f"median {fmt(row['median_step_s'], '.3f')} s/step, foreign "
+        f"{row['clean_steps']}/{row['timed_steps']} clean steps, "
+        f"median {fmt(row['median_step_seconds'], '.3f')} s/step, foreign "
         f"{fmt(row['mean_foreign_cpu'], '.2f')} cores, "
         f"wall {row['wall_time_s']:.1f} s"
     )

@@ -1,0 +1,58 @@
+"""The benchmark tools start from a plain checkout.
+
+They run as `python tools/NAME.py` from the repository root, where `tools/`
+(not the root) is on the path and kft need not be installed; a tool that
+cannot import kft fails only when a long benchmark reaches it.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+from support import ROOT
+
+TOOLS = sorted((ROOT / "tools").glob("*.py"))
+COMMANDS = [p.name for p in TOOLS if "__main__" in p.read_text()]
+LIBRARIES = [p.stem for p in TOOLS if "__main__" not in p.read_text()]
+
+
+def run_in_checkout(*args):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_tool_starts_from_a_checkout(name):
+    done = run_in_checkout(f"tools/{name}", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout
+
+
+@pytest.mark.parametrize("name", LIBRARIES)
+def test_a_tool_library_imports_from_a_checkout(name):
+    # as the tools that use it import it: `tools/` first on the path
+    done = run_in_checkout(
+        "-c", f"import sys; sys.path.insert(0, 'tools'); import {name}")
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_peer_summarizes_the_step_clock_it_shares_with_kft():
+    from kft.training.timing import StepClock
+
+    spec = importlib.util.spec_from_file_location(
+        "peer_hf_mrpc", ROOT / "tools" / "peer_hf_mrpc.py")
+    peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer)
+    clock = StepClock()
+    for epoch in range(2):
+        clock.epoch_begin(epoch)
+        for step in range(4):
+            clock.step_end(step, examples=8)
+    row = {"accuracy": 0.5, "f1": 0.5, "auc": None, "loss": 0.7,
+           "wall_time_s": 1.0, **clock.summary(8)}
+    line = peer.summary_line(row)
+    assert f"{row['clean_steps']}/{row['timed_steps']} clean steps" in line
+    assert row["timed_steps"] == 3
