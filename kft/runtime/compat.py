@@ -17,6 +17,7 @@ every fallback, which the tests use to run both paths.
 | `set_threefry_partitionable` | `jax_threefry_partitionable` | JAX default |
 | `tokenized_inputs` | KerasHub `preprocess_samples` | `preprocessor=None` |
 | `multi_worker_strategy` | a Keras 3.15 need, met by a subclass | plain |
+| `depthwise_by_slices` | Keras's JAX `nn.depthwise_conv` | XLA's grouped conv |
 """
 
 import contextlib
@@ -241,3 +242,103 @@ def multi_worker_strategy():
             return parent.reduce(reduce_op, value, axis)
 
     return NestedReduce()
+
+
+@contextlib.contextmanager
+def depthwise_by_slices():
+    """While open, Keras's depthwise convolutions on JAX's CPU backend are
+    a sum of shifted slices times the kernel's taps (`shifted_depthwise`),
+    not XLA's grouped convolution.
+
+    XLA's CPU backend runs a grouped convolution (`feature_group_count`
+    equal to the channels) and its gradients 3 to 9 times slower than the
+    same arithmetic written as slices, multiplies and adds, which XLA
+    fuses (`tools/results/speed_images.md`: EfficientNet-Lite0, made of
+    depthwise convolutions). The outputs and gradients are the same up
+    to float rounding (tested). Only channels-last, undilated calls with
+    "valid" or "same" padding take the slices; others, other backends,
+    other platforms and untested Keras or JAX versions keep Keras's own.
+    Opening it again while open changes nothing.
+    """
+    import keras
+
+    module = None
+    if (keras.backend.backend() == "jax" and tested("keras")
+            and tested("jax")):
+        import jax
+
+        if jax.default_backend() == "cpu":
+            from keras.src.backend.jax import nn as module
+    original = getattr(module, "depthwise_conv", None)
+    if original is None or getattr(original, "_kft_slices", False):
+        yield False
+        return
+
+    def depthwise_conv(inputs, kernel, strides=1, padding="valid",
+                       data_format=None, dilation_rate=1):
+        data_format = data_format or keras.config.image_data_format()
+
+        def two(value):
+            return (tuple(value) if isinstance(value, (tuple, list))
+                    else (value, value))
+
+        if (getattr(inputs, "ndim", None) != 4
+                or data_format != "channels_last"
+                or two(dilation_rate) != (1, 1)
+                or padding not in ("valid", "same")):
+            return original(inputs, kernel, strides, padding, data_format,
+                            dilation_rate)
+        return shifted_depthwise(inputs, kernel, two(strides), padding)
+
+    depthwise_conv._kft_slices = True
+    module.depthwise_conv = depthwise_conv
+    try:
+        yield True
+    finally:
+        module.depthwise_conv = original
+
+
+def shifted_depthwise(inputs, kernel, strides, padding):
+    """A 2D depthwise convolution, channels last, in `jax.numpy`: the sum
+    over the kernel's taps of a strided slice of the (padded) inputs times
+    that tap.
+
+    Args:
+        inputs: array `(batch, height, width, channels)`.
+        kernel: array `(rows, columns, channels, multiplier)`, as Keras's
+            `DepthwiseConv2D` holds it.
+        strides: tuple of 2 ints.
+        padding: "valid", or "same" (XLA's: an odd extra row or column
+            goes after).
+
+    Returns:
+        Array `(batch, out_height, out_width, channels * multiplier)`,
+        output channel `c * multiplier + m` from input channel `c`.
+    """
+    import jax.numpy as jnp
+    from jax import lax
+
+    rows, columns, channels, multiplier = kernel.shape
+    batch, height, width, _ = inputs.shape
+    sh, sw = strides
+    if padding == "same":
+        oh, ow = -(-height // sh), -(-width // sw)
+        ph = max((oh - 1) * sh + rows - height, 0)
+        pw = max((ow - 1) * sw + columns - width, 0)
+        inputs = jnp.pad(inputs, ((0, 0), (ph // 2, ph - ph // 2),
+                                  (pw // 2, pw - pw // 2), (0, 0)))
+    else:
+        oh, ow = (height - rows) // sh + 1, (width - columns) // sw + 1
+    if multiplier > 1:
+        inputs = jnp.repeat(inputs, multiplier, axis=-1)
+    taps = jnp.reshape(kernel, (rows, columns, channels * multiplier))
+    out = None
+    for i in range(rows):
+        for j in range(columns):
+            window = lax.slice(
+                inputs, (0, i, j, 0),
+                (batch, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1,
+                 channels * multiplier), (1, sh, sw, 1))
+            term = window * taps[i, j].astype(window.dtype)
+            out = term if out is None else out + term
+    return out.astype(inputs.dtype)

@@ -3,7 +3,8 @@ and precision; and their record for `env.json`.
 
 The rule for process-wide state: `configure` returns a function that puts
 back what it changed and can be undone (Keras's dtype policy, the Keras
-distribution, JAX's random-bits flag), and `kft.train` calls it when it
+distribution, JAX's random-bits flag, JAX's depthwise convolutions on CPU:
+`kft.runtime.compat.depthwise_by_slices`), and `kft.train` calls it when it
 returns. What cannot be undone stays, and is listed here and in the README:
 
 - glibc's allocator settings (`kft.runtime.allocator`: `keep_freed_memory`,
@@ -34,20 +35,28 @@ def configure(config):
 
     Returns:
         A function of no arguments that restores the dtype policy, the
-        distribution and JAX's random-bits flag as they were.
+        distribution, JAX's random-bits flag and its depthwise
+        convolutions as they were.
     """
     import keras
     import numpy as np
 
-    restore = _saved_state()
+    saved = _saved_state()
     topology = distribute.configure(config)  # first: hosts join first
     random_bits(len(topology.devices) or 1)
     if config.keep_freed_memory:
         allocator.keep()
+    slices = compat.depthwise_by_slices()
+    slices.__enter__()
     random.seed(config.seed)
     np.random.seed(config.seed)
     keras.utils.set_random_seed(config.seed)
     keras.config.set_dtype_policy(config.precision)
+
+    def restore():
+        slices.__exit__(None, None, None)
+        saved()
+
     return restore
 
 

@@ -174,3 +174,71 @@ def test_threefry_flag_is_set_or_left_to_jax(forced):
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == ("True" if forced == "0" else "False")
+
+
+@pytest.mark.parametrize("shape,kernel,strides,padding", [
+    ((2, 9, 7, 3), (3, 3, 3, 1), (1, 1), "same"),
+    ((2, 9, 7, 3), (5, 5, 3, 1), (2, 2), "same"),
+    ((1, 8, 8, 4), (3, 3, 4, 2), (2, 1), "valid"),
+    ((1, 10, 6, 2), (5, 3, 2, 1), (1, 2), "valid"),
+])
+def test_depthwise_by_slices_equals_xla_grouped_convolution(
+        shape, kernel, strides, padding):
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=shape), "float32")
+    w = jnp.asarray(rng.normal(size=kernel), "float32")
+
+    def grouped(x, w):  # as Keras's JAX backend calls XLA
+        rows, columns, channels, multiplier = w.shape
+        return jax.lax.conv_general_dilated(
+            x, jnp.reshape(w, (rows, columns, 1, channels * multiplier)),
+            strides, padding.upper(), feature_group_count=channels,
+            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def sliced(x, w):
+        return compat.shifted_depthwise(x, w, strides, padding)
+
+    np.testing.assert_allclose(sliced(x, w), grouped(x, w), rtol=1e-5,
+                               atol=1e-5)
+    def gradients(conv):
+        return jax.grad(lambda x, w: jnp.sum(conv(x, w) ** 2), (0, 1))(x, w)
+
+    for mine, xla in zip(gradients(sliced), gradients(grouped), strict=True):
+        np.testing.assert_allclose(mine, xla, rtol=1e-4, atol=1e-4)
+
+
+DEPTHWISE = """
+import sys
+import keras
+import numpy as np
+from kft.runtime import compat
+layer = keras.layers.DepthwiseConv2D(3, strides=2, padding="same")
+x = np.random.default_rng(0).normal(size=(2, 9, 9, 4)).astype("float32")
+before = keras.ops.convert_to_numpy(layer(x))
+with compat.depthwise_by_slices() as on:
+    from keras.src.backend import nn
+    taken = getattr(nn.depthwise_conv, "_kft_slices", False)
+    during = keras.ops.convert_to_numpy(layer(x))
+after = getattr(nn.depthwise_conv, "_kft_slices", False)
+np.testing.assert_allclose(during, before, rtol=1e-5, atol=1e-5)
+print(on, taken, after)
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend,forced,expected", [
+    ("jax", "0", "True True False"),
+    ("jax", "1", "False False False"),
+    ("torch", "0", "False False False"),
+])
+def test_depthwise_by_slices_only_on_jax_and_undone(backend, forced,
+                                                     expected):
+    done = subprocess.run(
+        [sys.executable, "-c", DEPTHWISE], cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND=backend, KFT_PUBLIC_API=forced),
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == expected
