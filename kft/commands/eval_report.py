@@ -79,11 +79,15 @@ def markdown(run_dir, result):
 
 
 def speed(timing):
-    """One line: time to the first prediction, then examples/s."""
+    """One line: time to the first prediction, the other shapes' first
+    batches (compiles), then examples/s."""
     rate = timing.get("examples_per_second")
+    shapes = timing.get("warmup_batches", 0)
+    warm = (f", {shapes} more batch shape{'s' * (shapes > 1)} "
+            f"{timing['warmup_seconds']:.1f} s" if shapes else "")
     after = (f", then {rate:.1f} examples/s" if rate else "")
     return (f"first prediction after {timing['first_prediction_seconds']:.1f}"
-            f" s (loading, tokenizing, compiling){after}")
+            f" s (loading, tokenizing, compiling){warm}{after}")
 
 
 def _metric_rows(result, details=True):

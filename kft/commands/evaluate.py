@@ -51,8 +51,8 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
         (precision, recall, F1 and support of each class) and `worst`
         (examples with the lowest probability of their true class), and
         `timing` (`first_prediction_seconds` from the call to the first
-        outputs, then `examples_per_second`;
-        `kft.training.inference.predict_split`).
+        outputs, `warmup_seconds` for the other shapes' first batches,
+        then `examples_per_second`; `kft.training.inference.predict_split`).
 
     Raises:
         KftError: for an unknown key, a folder that is not a run directory,

@@ -130,8 +130,8 @@ def test_cli_prints_a_table_and_writes_the_json(run, seen, backend,
     assert ranks == [[str(i), str(w["index"])]
                      for i, w in enumerate(saved["worst"], start=1)]
     assert re.fullmatch(r"first prediction after \d+\.\d s \(loading, "
-                        r"tokenizing, compiling\), then \d+\.\d examples/s",
-                        blocks[7])
+                        r"tokenizing, compiling\)(, \d+ more batch shapes? "
+                        r"\d+\.\d s)?, then \d+\.\d examples/s", blocks[7])
 
 
 def folder_for(case, run, tmp_path):

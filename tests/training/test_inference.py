@@ -44,6 +44,37 @@ def test_bucketed_outputs_equal_full_padding_in_the_split_order(text_model):
     np.testing.assert_allclose(shuffled, outputs[order], atol=2e-5)
 
 
+def test_each_shape_is_met_once_and_its_first_batch_is_warm_up(
+        text_model, monkeypatch):
+    from kft.data import buckets
+
+    x, y = pairs()
+    size = buckets.lengths(buckets.tokenize(text_model.preprocessor, x))
+    planned = buckets.plan(size, 4)
+    bounds = buckets.boundaries(size, 4, inference.BUCKETS,
+                                text_model.preprocessor.sequence_length,
+                                batches=planned)
+    widths = [buckets.width(size[b].max(), bounds) for b in planned]
+    shapes = []
+    original = inference._run
+
+    def recording(model, dataset, clock):
+        shapes.extend(tuple(x["token_ids"].shape) for x, _ in dataset)
+        return original(model, dataset, clock)
+
+    monkeypatch.setattr(inference, "_run", recording)
+    outputs, timing = inference.predict_split(text_model, Split(x, y), 4)
+    # 21 examples: the last batch of 1 is filled to 4 with its own row
+    assert shapes == [(4, w) for w in widths]
+    assert len(set(widths)) > 1
+    assert timing["warmup_batches"] == len(set(widths)) - 1
+    assert timing["batches"] == 6
+    assert timing["warmup_seconds"] >= 0
+    np.testing.assert_allclose(
+        outputs, np.asarray(text_model.predict(x, batch_size=4, verbose=0)),
+        atol=2e-5)
+
+
 def test_the_model_keeps_its_preprocessor(text_model):
     x, y = pairs(5)
     inference.predict_split(text_model, Split(x, y), 2)
