@@ -13,8 +13,11 @@ its engine:
 
 Everywhere, `batch_size` stays the global batch, split evenly over the
 replicas; each step is one global batch, so the learning-rate schedule
-counts global steps. `kft.runtime.distribute.batches` pads short batches with
-zero-weight rows so that every batch splits evenly and losses stay exact.
+counts global steps. Each engine says how a process shares the global
+batches (`Share`); the data pipeline then pads each batch with zero-weight
+rows so that it splits evenly and losses stay exact, and reads only this
+process's part of it (`kft.data.shards`, on example indices, before any
+image is decoded or row gathered).
 """
 
 import contextlib
@@ -26,6 +29,7 @@ from kft.runtime.distribute import tensorflow as tensorflow_engine
 from kft.runtime.distribute import torch as torch_engine
 from kft.runtime.distribute.topology import (
     STRATEGIES,
+    Share,
     Topology,
     check_batch,
     resolve,
@@ -33,7 +37,7 @@ from kft.runtime.distribute.topology import (
 
 ENGINES = {"jax": jax_engine, "tensorflow": tensorflow_engine,
            "torch": torch_engine}
-__all__ = ["STRATEGIES", "Topology", "check_batch", "resolve"]
+__all__ = ["STRATEGIES", "Share", "Topology", "check_batch", "resolve"]
 
 
 _state = {"topology": Topology(), "engine": None, "module": None}
@@ -112,23 +116,43 @@ def optimizer_class(kind):
     return _state["module"].optimizer_class(kind, _state["engine"])
 
 
-def datasets(train, validation, class_weight, validation_examples):
+def datasets(train, validation, class_weight):
     """The training and validation datasets as this process feeds them,
-    and the `class_weight` for `fit` (folded into sample weights when the
-    batches are padded).
+    and the `class_weight` for `fit` (folded into the sample weights when
+    the batches are shared).
+
+    The engine says how this process shares each global batch, and the
+    builders make only that (`kft.data.shards`):
+
+    - one device: whole batches of `(x, y)`, `class_weight` for `fit`;
+    - JAX: every batch padded to split over the replicas; with several
+      processes each feeds its own part (processes that share a model
+      replica feed the same one), and Keras assembles the global batch,
+      validation included;
+    - TensorFlow: padded to split over the replicas; one worker feeds
+      whole batches that the strategy splits, several workers each build
+      their own part (`distribute_datasets_from_function`), validation
+      included; the strategy sums the metrics over the replicas;
+    - torch: each process trains on its part of every batch, and
+      evaluates the whole validation split itself (so every process
+      computes the same validation metrics).
 
     Args:
-        train: tf.data.Dataset. Global training batches of `(x, y)`.
-        validation: tf.data.Dataset. Global validation batches.
+        train: callable. `train(share, class_weight)` gives the training
+            dataset: global batches of `(x, y)` when `share` is None,
+            else this process's parts, `(x, y, sample_weight)`.
+        validation: callable. `validation(share)`, alike, unweighted.
         class_weight: dict or None. `fit`'s class weights.
-        validation_examples: int. Examples in the validation split.
+
+    Returns:
+        `(train, validation, class_weight)`: the datasets for `fit`, and
+        its `class_weight`.
     """
     topology = current()
     if topology.replicas == 1 and topology.processes == 1:
-        return train, validation, class_weight
-    return _state["module"].datasets(train, validation, class_weight,
-                                     validation_examples, topology,
-                                     _state["engine"])
+        return train(None, None), validation(None), class_weight
+    return (*_state["module"].datasets(train, validation, class_weight,
+                                       topology, _state["engine"]), None)
 
 
 def compile_metrics(metrics):
