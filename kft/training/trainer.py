@@ -132,10 +132,15 @@ def _fit(model, cfg, splits, backup, writes=True):
     timer = callbacks.StepTimer(backup.offset)
     train_ds, validation_ds, feeding, padded = _datasets(
         model, cfg, splits, backup.start_batch())
+    # The model's own preprocessing, for engines that must run it in the
+    # pipeline; bucketed text (padded, length_buckets) is tokenized already.
+    preprocess = (None if padded is not None and cfg.length_buckets
+                  else getattr(model, "preprocess_samples", None))
     train_ds, validation_ds, weights = distribute.datasets(
         train_ds, validation_ds, losses.class_weights(
-            splits.train.y, len(splits.class_names), cfg.class_weight))
-    with feeding:
+            splits.train.y, len(splits.class_names), cfg.class_weight),
+        preprocess)
+    with feeding, distribute.loop(model):
         start = time.time()
         model.fit(
             train_ds,  # endless: epoch e is batches [e * steps, ...)

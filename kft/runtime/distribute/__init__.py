@@ -23,6 +23,7 @@ image is decoded or row gathered).
 import contextlib
 import dataclasses
 
+from kft.runtime import compat
 from kft.runtime.backend import current as current_backend
 from kft.runtime.distribute import jax as jax_engine
 from kft.runtime.distribute import tensorflow as tensorflow_engine
@@ -116,7 +117,7 @@ def optimizer_class(kind):
     return _state["module"].optimizer_class(kind, _state["engine"])
 
 
-def datasets(train, validation, class_weight):
+def datasets(train, validation, class_weight, preprocess=None):
     """The training and validation datasets as this process feeds them,
     and the `class_weight` for `fit` (folded into the sample weights when
     the batches are shared).
@@ -132,7 +133,8 @@ def datasets(train, validation, class_weight):
     - TensorFlow: padded to split over the replicas; one worker feeds
       whole batches that the strategy splits, several workers each build
       their own part (`distribute_datasets_from_function`), validation
-      included; the strategy sums the metrics over the replicas;
+      included, preprocessed there (`preprocess`), and fed inside
+      `loop(model)`; the strategy sums the metrics over the replicas;
     - torch: each process trains on its part of every batch, and
       evaluates the whole validation split itself (so every process
       computes the same validation metrics).
@@ -143,6 +145,10 @@ def datasets(train, validation, class_weight):
             else this process's parts, `(x, y, sample_weight)`.
         validation: callable. `validation(share)`, alike, unweighted.
         class_weight: dict or None. `fit`'s class weights.
+        preprocess: callable or None. The model's own preprocessing of a
+            batch (a KerasHub task's `preprocess_samples`), for datasets
+            that the model's `fit` cannot preprocess itself; None: the
+            batches need none.
 
     Returns:
         `(train, validation, class_weight)`: the datasets for `fit`, and
@@ -152,7 +158,18 @@ def datasets(train, validation, class_weight):
     if topology.replicas == 1 and topology.processes == 1:
         return train(None, None), validation(None), class_weight
     return (*_state["module"].datasets(train, validation, class_weight,
-                                       topology, _state["engine"]), None)
+                                       topology, _state["engine"],
+                                       preprocess), None)
+
+
+def loop(model):
+    """The context to run `fit` and `evaluate` of `datasets`' datasets in:
+    Keras's own loop when they are distributed and preprocessed already
+    (TensorFlow with several workers), else nothing."""
+    if _state["module"] is None or current().processes == 1 or (
+            current_backend() != "tensorflow"):
+        return contextlib.nullcontext()
+    return compat.keras_loop(model)
 
 
 def compile_metrics(metrics):

@@ -142,7 +142,8 @@ def optimizer_class(kind, engine):
     return kind
 
 
-def datasets(train, validation, class_weight, topology, engine):
+def datasets(train, validation, class_weight, topology, engine,
+             preprocess=None):
     """Every batch padded to split over the replicas; with many processes,
     each builds only its own part (Keras assembles the global batch)."""
     parts, index = 1, 0

@@ -114,28 +114,35 @@ def optimizer_class(kind, engine):
     return kind
 
 
-def datasets(train, validation, class_weight, topology, engine):
+def datasets(train, validation, class_weight, topology, engine,
+             preprocess=None):
     """Every global batch padded to split evenly over the replicas. One
-    worker feeds whole batches and the strategy splits them inside `fit`;
-    with several workers, each builds only its own part of every batch
-    (`distribute_datasets_from_function`), validation included."""
+    worker feeds whole batches and the strategy splits them inside `fit`.
+    With several workers, each builds only its own part of every batch,
+    validation included, through `distribute_datasets_from_function`:
+    `preprocess` runs there, as KerasHub's `fit` cannot map such a
+    dataset (`kft.runtime.distribute.loop` feeds it)."""
     if topology.processes == 1:
         share = Share(topology.replicas)
         return (train(share, class_weight).map(_no_bool),
                 validation(share).map(_no_bool))
-    return (_per_worker(engine, topology, lambda s: train(s, class_weight)),
-            _per_worker(engine, topology, validation))
+    return (_per_worker(engine, topology, lambda s: train(s, class_weight),
+                        preprocess),
+            _per_worker(engine, topology, validation, preprocess))
 
 
-def _per_worker(engine, topology, build):
+def _per_worker(engine, topology, build, preprocess):
     """A distributed dataset whose workers each build their part of every
-    global batch, cut into one batch per local replica."""
+    global batch, preprocessed, cut into one batch per local replica."""
     import tensorflow as tf
 
     def worker_dataset(context):
         share = Share(topology.replicas, context.num_input_pipelines,
                       context.input_pipeline_id)
-        ds = build(share).map(_no_bool)
+        ds = build(share)
+        if preprocess is not None:
+            ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(_no_bool).prefetch(tf.data.AUTOTUNE)
         local = context.num_replicas_in_sync // context.num_input_pipelines
         if local == 1:
             return ds

@@ -181,7 +181,8 @@ def optimizer_class(kind, engine):
     return _CLASSES[kind]
 
 
-def datasets(train, validation, class_weight, topology, engine):
+def datasets(train, validation, class_weight, topology, engine,
+             preprocess=None):
     """Each process builds and trains on its part of every global batch
     (noted in `engine`), and evaluates the whole validation split."""
     share = Share(topology.processes, topology.processes, topology.rank)
