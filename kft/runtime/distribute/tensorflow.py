@@ -3,7 +3,9 @@
 The model is built and compiled inside the strategy's scope; Keras's
 TensorFlow trainer then distributes each global batch over the replicas
 (`experimental_distribute_dataset`), sums the gradients and aggregates the
-metrics. The strategy is, in this order:
+metrics. With several workers, each builds only its own part of every
+global batch instead (`distribute_datasets_from_function`, see
+`datasets`). The strategy is, in this order:
 
 - `MultiWorkerMirroredStrategy` when `TF_CONFIG` names a cluster (each
   worker runs the same command with its own `TF_CONFIG`);
