@@ -11,6 +11,8 @@
 - `pipelines`, `augment`: image decoding and augmentation in `tf.data`;
 - `stream`: training batches in an order drawn from `(seed, epoch)`;
 - `buckets`: text tokenized once and batched by length;
+- `shards`: each process's padded part of every global batch, chosen on
+  example indices before any row is read;
 - `carve`: a seeded, stratified validation split;
 - `eda`: text augmentation;
 - `examples`: inputs for `kft predict`.

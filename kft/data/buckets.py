@@ -20,7 +20,7 @@ positions, so the logits equal those at full padding (tested).
 
 import numpy as np
 
-from kft.data import stream
+from kft.data import shards, stream
 from kft.runtime import compat
 
 CHUNK = 50  # batches sorted together: Hugging Face's "megabatch" size
@@ -167,11 +167,17 @@ def mean_width(lengths, batch_size, bounds, seed=0) -> float:
 
 
 def dataset(features, y, batch_size, bounds, shuffle=False, seed=0,
-            start=None):
+            start=None, share=None, class_weight=None):
     """A `tf.data.Dataset` of `(features, y)` batches, padded per bucket.
 
     With `shuffle`, its k-th iteration (epoch k) draws its order from
     `(seed, k)` alone (`kft.data.stream`).
+
+    With `share`, it yields `(features, y, sample_weight)`: this process's
+    rows of each global batch (`kft.data.shards`), cut to the bucket
+    length of the whole global batch, so every process's part has the
+    same width. Every process tokenized the whole split (`tokenize`: the
+    lengths plan the batches), but only its own rows are sliced and fed.
 
     Args:
         features: dict of np.ndarray from `tokenize`.
@@ -182,23 +188,37 @@ def dataset(features, y, batch_size, bounds, shuffle=False, seed=0,
         seed: int.
         start: int or None. With `shuffle`: an endless stream of batches
             from global batch `start` (see `kft.data.Split.dataset`).
+        share: kft.runtime.distribute.Share or None. This process's part
+            of each global batch; None: whole batches.
+        class_weight: dict or None. With `share` and `shuffle`:
+            `{class: weight}`, folded into the sample weights.
     """
     import tensorflow as tf
 
     size = lengths(features)
+    if share is not None:
+        shards.check(share, batch_size)
+    table = shards.weight_table(class_weight) if shuffle else None
+    examples = None if shuffle else len(size)
 
     def batches(p=None, first=0):
         rng = None if p is None else np.random.default_rng([seed, int(p)])
         for index in plan(size, batch_size, rng)[int(first):]:
-            cut = width(size[index].max(), bounds)
+            cut = width(size[index].max(), bounds)  # the global batch's
+            weight = ()
+            if share is not None:
+                index, weight = shards.rows(index, y, share, table, examples)
+                weight = (weight,)
             yield ({k: v[index, :cut] for k, v in features.items()},
-                   y[index])
+                   y[index], *weight)
 
     signature = (
         {k: tf.TensorSpec((None, None), tf.as_dtype(v.dtype))
          for k, v in features.items()},
         tf.TensorSpec((None,), tf.as_dtype(y.dtype)),
     )
+    if share is not None:
+        signature += (tf.TensorSpec((None,), tf.float32),)
     count = stream.batches(len(size), batch_size)
     if not shuffle:
         return tf.data.Dataset.from_generator(

@@ -2,10 +2,14 @@
 
 Training images are shuffled each epoch and augmented (`kft.data.augment`)
 with draws from `(seed, epoch, image)` alone (`kft.data.stream`);
-evaluation images are resized and center-cropped.
+evaluation images are resized and center-cropped. With a `share`
+(several processes or replicas), a process decodes only its rows of each
+global batch (`kft.data.shards`).
 """
 
-from kft.data import augment, stream
+import math
+
+from kft.data import augment, shards, stream
 
 
 def decode_image(path, encoded=False):
@@ -26,7 +30,7 @@ def decode_image(path, encoded=False):
 
 
 def load_pipeline(split, batch_size, image_size, training=False, seed=0,
-                  start=None):
+                  start=None, share=None, class_weight=None):
     """A batched `tf.data.Dataset` of `(image, label)` for an image split.
 
     Training reshuffles every epoch and augments as `split.augmentation`
@@ -39,6 +43,11 @@ def load_pipeline(split, batch_size, image_size, training=False, seed=0,
     are float32 in 0..255, not normalized: the model's preprocessor (its
     image converter) does that.
 
+    With `share`, the batches are this process's part of each padded
+    global batch, with sample weights (`kft.data.shards`): only those
+    images are read, decoded and augmented, each exactly as the whole
+    pipeline would.
+
     Args:
         split: kft.data.Split. `x` holds image paths, `y` integer labels.
         batch_size: int.
@@ -47,6 +56,10 @@ def load_pipeline(split, batch_size, image_size, training=False, seed=0,
         seed: int. Seeds the shuffle and the augmentation.
         start: int or None. Training only: an endless stream from global
             batch `start` (see `kft.data.Split.dataset`).
+        share: kft.runtime.distribute.Share or None. This process's part
+            of each global batch; None: whole batches of `(image, label)`.
+        class_weight: dict or None. With `share`, training: folded into
+            the sample weights.
 
     Example:
 
@@ -58,8 +71,11 @@ def load_pipeline(split, batch_size, image_size, training=False, seed=0,
     """
     import tensorflow as tf
 
+    if share is not None:
+        shards.check(share, batch_size)
     if training:
-        one_pass = _training_pass(split, batch_size, image_size, seed)
+        one_pass = _training_pass(split, batch_size, image_size, seed,
+                                  share, class_weight)
         count = stream.batches(len(split), batch_size)
         return stream.feed(one_pass, count, start).prefetch(tf.data.AUTOTUNE)
 
@@ -67,16 +83,27 @@ def load_pipeline(split, batch_size, image_size, training=False, seed=0,
         image = decode_image(path, split.encoded)
         return augment.center_crop(image, image_size), label
 
+    if share is not None:
+        paths, labels = tf.constant(split.x), tf.constant(split.y)
+        index = tf.data.Dataset.range(len(split)).batch(batch_size)
+        chosen = shards.select(index, split.y, share, examples=len(split))
+        ds = shards.load(chosen, lambda i: prepare(paths[i], labels[i]),
+                         batch_size, share)
+        return ds.apply(tf.data.experimental.assert_cardinality(
+            math.ceil(len(split) / batch_size))).prefetch(tf.data.AUTOTUNE)
     ds = tf.data.Dataset.from_tensor_slices((split.x, split.y))
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _training_pass(split, batch_size, image_size, seed):
+def _training_pass(split, batch_size, image_size, seed, share=None,
+                   class_weight=None):
     """`one_pass(p, first)` of augmented training images (`kft.data.stream`).
 
     Image `i` in pass `p` is cropped and flipped (as `split.augmentation`
-    asks) with a stateless seed folded from `(seed, p, i)`.
+    asks) with a stateless seed folded from `(seed, p, i)` alone, so it
+    does not matter which process decodes it, or in which batch position.
+    With `share`, only this process's rows are decoded (`kft.data.shards`).
     """
     import tensorflow as tf
 
@@ -100,6 +127,12 @@ def _training_pass(split, batch_size, image_size, seed):
 
     def one_pass(p, first):
         order = stream.pass_order(len(split), batch_size, seed, p, first)
+        if share is not None:
+            chosen = shards.select(
+                tf.data.Dataset.from_tensor_slices(order).batch(batch_size),
+                split.y, share, class_weight)
+            return shards.load(chosen, lambda i: prepare(p, i), batch_size,
+                               share)
         return tf.data.Dataset.from_tensor_slices(order).map(
             lambda i: prepare(p, i), num_parallel_calls=tf.data.AUTOTUNE
         ).batch(batch_size)

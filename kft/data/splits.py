@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from kft.data import pipelines, stream
+from kft.data import pipelines, shards, stream
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,12 +47,21 @@ class Split:
         cut = _map(self.x, lambda a: a[:n])
         return dataclasses.replace(self, x=cut, y=self.y[:n])
 
-    def dataset(self, batch_size, shuffle=False, seed=0, start=None):
+    def dataset(self, batch_size, shuffle=False, seed=0, start=None,
+                share=None, class_weight=None):
         """A batched `tf.data.Dataset` of `(x, y)`.
 
         With `shuffle` (training), its k-th iteration (epoch k) is in an
         order drawn from `(seed, k)` alone (`kft.data.stream`), and image
         splits are augmented too (`kft.data.pipelines.load_pipeline`).
+
+        With `share` (several processes or replicas), it yields
+        `(x, y, sample_weight)`: this process's part of every global
+        batch, padded to split evenly (`kft.data.shards`). The global
+        batches are planned on indices alike in every process; only this
+        process's rows are then read (and images decoded and augmented).
+        Evaluation pads the whole pass with one scale (`examples` is this
+        split's length), so the weighted metrics equal the unpadded ones.
 
         Args:
             batch_size: int.
@@ -62,16 +71,29 @@ class Split:
                 batches from global batch `start` (epoch `start // n`,
                 batch `start % n`, for `n` batches an epoch), to resume a
                 run; None gives one epoch per iteration.
+            share: kft.runtime.distribute.Share or None. This process's
+                part of each global batch; None: whole batches.
+            class_weight: dict or None. With `share` and `shuffle`:
+                `{class: weight}`, folded into the sample weights.
         """
         import tensorflow as tf
 
         if self.image_size is not None:
-            return pipelines.load_pipeline(self, batch_size, self.image_size,
-                                 training=shuffle, seed=seed, start=start)
-        if not shuffle:
+            return pipelines.load_pipeline(
+                self, batch_size, self.image_size, training=shuffle,
+                seed=seed, start=start, share=share,
+                class_weight=class_weight)
+        if share is not None:
+            shards.check(share, batch_size)
+        if not shuffle and share is None:
             ds = tf.data.Dataset.from_tensor_slices((self.x, self.y))
             return ds.batch(batch_size)
-        one_pass = stream.array_pass(self.x, self.y, batch_size, seed)
+        if not shuffle:
+            index = tf.data.Dataset.range(len(self)).batch(batch_size)
+            chosen = shards.select(index, self.y, share, examples=len(self))
+            return chosen.map(stream.gather(self.x, self.y))
+        one_pass = stream.array_pass(self.x, self.y, batch_size, seed,
+                                     share, class_weight)
         return stream.feed(one_pass, stream.batches(len(self), batch_size),
                            start)
 

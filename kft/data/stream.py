@@ -17,6 +17,8 @@ A loader describes one pass with a function `one_pass(p, first)`: pass
 
 import itertools
 
+from kft.data import shards
+
 ENDLESS = 1 << 62  # passes of an endless stream
 
 
@@ -94,7 +96,27 @@ def batches(size, batch_size):
     return -(-size // batch_size)
 
 
-def array_pass(x, y, batch_size, seed):
+def gather(x, y):
+    """A `tf.data` map from a vector of example indices to `(x, y)` rows
+    of in-memory arrays (and `(x, y, weights)` from `(index, weights)`).
+
+    Args:
+        x: np.ndarray or tuple of np.ndarray. One row per example.
+        y: np.ndarray. Labels.
+    """
+    import tensorflow as tf
+
+    xs = tf.nest.map_structure(tf.constant, x)
+    ys = tf.constant(y)
+
+    def rows(index, *weight):
+        return (tf.nest.map_structure(lambda a: tf.gather(a, index), xs),
+                tf.gather(ys, index), *weight)
+
+    return rows
+
+
+def array_pass(x, y, batch_size, seed, share=None, class_weight=None):
     """`one_pass` for in-memory arrays: shuffled `(x, y)` batches.
 
     Args:
@@ -102,19 +124,20 @@ def array_pass(x, y, batch_size, seed):
         y: np.ndarray. Labels.
         batch_size: int.
         seed: int.
+        share: kft.runtime.distribute.Share or None. With one, batches of
+            `(x, y, sample_weight)`: this process's rows of each global
+            batch alone (`kft.data.shards`).
+        class_weight: dict or None. With `share`: folded into the weights.
     """
     import tensorflow as tf
 
-    xs = tf.nest.map_structure(tf.constant, x)
-    ys = tf.constant(y)
-
-    def gather(index):
-        return (tf.nest.map_structure(lambda a: tf.gather(a, index), xs),
-                tf.gather(ys, index))
+    rows = gather(x, y)
 
     def one_pass(p, first):
         order = pass_order(len(y), batch_size, seed, p, first)
-        return tf.data.Dataset.from_tensor_slices(order).batch(
-            batch_size).map(gather)
+        index = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        if share is not None:
+            index = shards.select(index, y, share, class_weight)
+        return index.map(rows)
 
     return one_pass

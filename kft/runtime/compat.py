@@ -196,6 +196,27 @@ def tokenized_inputs(model):
 
 
 @contextlib.contextmanager
+def keras_loop(model):
+    """While open, `model.fit`, `evaluate` and `predict` are Keras's own
+    (`keras.Model`'s), without a KerasHub task's preprocessing: for
+    batches that are preprocessed already, in a dataset KerasHub cannot
+    map (a `tf.distribute.DistributedDataset`: KerasHub's `fit` takes
+    `tf.data` and grain datasets only).
+    """
+    import keras
+
+    names = ("fit", "evaluate", "predict")
+    for name in names:
+        object.__setattr__(model, name,
+                           functools.partial(getattr(keras.Model, name), model))
+    try:
+        yield model
+    finally:
+        for name in names:
+            object.__delattr__(model, name)
+
+
+@contextlib.contextmanager
 def preprocessor_in_place(model):
     """While open, `model.preprocessor` is the real one, even inside
     `tokenized_inputs`'s fallback (for saving)."""

@@ -132,11 +132,15 @@ def _fit(model, cfg, splits, backup, writes=True):
     timer = callbacks.StepTimer(backup.offset)
     train_ds, validation_ds, feeding, padded = _datasets(
         model, cfg, splits, backup.start_batch())
+    # The model's own preprocessing, for engines that must run it in the
+    # pipeline; bucketed text (padded, length_buckets) is tokenized already.
+    preprocess = (None if padded is not None and cfg.length_buckets
+                  else getattr(model, "preprocess_samples", None))
     train_ds, validation_ds, weights = distribute.datasets(
         train_ds, validation_ds, losses.class_weights(
             splits.train.y, len(splits.class_names), cfg.class_weight),
-        len(splits.validation))
-    with feeding:
+        preprocess)
+    with feeding, distribute.loop(model):
         start = time.time()
         model.fit(
             train_ds,  # endless: epoch e is batches [e * steps, ...)
@@ -192,22 +196,27 @@ def _best_model(path, monitor, writes):
 
 
 def _datasets(model, cfg, splits, start=0):
-    """Training and validation datasets, the context to feed them in, and
-    the mean padded length of a training example (None if not text).
+    """Builders of the training and validation datasets, the context to
+    feed them in, and the mean padded length of a training example (None
+    if not text).
 
-    Training batches are an endless stream from global batch `start`
-    (`kft.data.stream`). Text goes through `kft.data.buckets` (tokenized
-    once, length-bucketed) unless `length_buckets=0`; anything else
-    through `Split.dataset`.
+    The builders take how this process shares each global batch
+    (`kft.runtime.distribute.datasets` calls them): `train(share,
+    class_weight)` and `validation(share)`. Training batches are an
+    endless stream from global batch `start` (`kft.data.stream`). Text
+    goes through `kft.data.buckets` (tokenized once, length-bucketed)
+    unless `length_buckets=0`; anything else through `Split.dataset`.
     """
     train, validation = splits.train, splits.validation
     text = buckets.applies(model, train.x)
     if not cfg.length_buckets or not text:
         padded = model.preprocessor.sequence_length if text else None
-        return (train.dataset(cfg.batch_size, shuffle=True, seed=cfg.seed,
-                              start=start),
-                validation.dataset(cfg.batch_size), contextlib.nullcontext(),
-                padded)
+        return (
+            lambda share, weights: train.dataset(
+                cfg.batch_size, shuffle=True, seed=cfg.seed, start=start,
+                share=share, class_weight=weights),
+            lambda share: validation.dataset(cfg.batch_size, share=share),
+            contextlib.nullcontext(), padded)
     preprocessor = model.preprocessor
     train_features = buckets.tokenize(preprocessor, train.x)
     validation_features = buckets.tokenize(preprocessor, validation.x)
@@ -215,10 +224,12 @@ def _datasets(model, cfg, splits, start=0):
     bounds = buckets.boundaries(lengths, cfg.batch_size, cfg.length_buckets,
                                 preprocessor.sequence_length, seed=cfg.seed)
     return (
-        buckets.dataset(train_features, train.y, cfg.batch_size, bounds,
-                        shuffle=True, seed=cfg.seed, start=start),
-        buckets.dataset(validation_features, validation.y, cfg.batch_size,
-                        bounds),
+        lambda share, weights: buckets.dataset(
+            train_features, train.y, cfg.batch_size, bounds, shuffle=True,
+            seed=cfg.seed, start=start, share=share, class_weight=weights),
+        lambda share: buckets.dataset(
+            validation_features, validation.y, cfg.batch_size, bounds,
+            share=share),
         buckets.preprocessed(model),
         buckets.mean_width(lengths, cfg.batch_size, bounds, seed=cfg.seed),
     )

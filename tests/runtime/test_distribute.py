@@ -219,65 +219,27 @@ def test_check_batch_names_the_fix():
         distribute.check_batch(30, topology)
 
 
-def _batches(sizes):
-    import tensorflow as tf
-
-    rows = np.arange(sum(sizes))
-    cuts = np.split(rows, np.cumsum(sizes)[:-1])
-    return tf.data.Dataset.from_generator(
-        lambda: (({"ids": c[:, None] * [1, 1]}, c % 2) for c in cuts),
-        output_signature=({"ids": tf.TensorSpec((None, 2), tf.int64)},
-                          tf.TensorSpec((None,), tf.int64)))
-
-
-def test_pad_keeps_each_training_batch_mean_exact():
-    padded = list(batches.pad(_batches([8, 5]), 4, {0: 1.0, 1: 3.0}))
-    (x, y, w), (x2, y2, w2) = [(np.asarray(b[0]["ids"]), np.asarray(b[1]),
-                                np.asarray(b[2])) for b in padded]
-    assert len(y) == 8 and len(y2) == 8
-    assert list(x2[5:, 0]) == [8, 8, 8] and list(w2[5:]) == [0, 0, 0]
-    losses = np.arange(13, dtype="float32")  # any per-row loss
-    real = losses[8:]
-    weights = np.where(real % 2, 3.0, 1.0)
-    padded_losses = np.concatenate([real, [losses[8]] * 3])
-    # Keras divides the weighted sum by the (padded) batch size.
-    assert (padded_losses * w2).sum() / 8 == pytest.approx(
-        (real * weights).sum() / 5)
-    assert list(w) == list(np.where(np.arange(8) % 2, 3.0, 1.0))
-
-
-def test_pad_keeps_the_evaluation_mean_exact():
-    padded = list(batches.pad(_batches([8, 5]), 4, examples=13))
-    weights = np.concatenate([np.asarray(b[2]) for b in padded])
-    rows = np.concatenate([np.asarray(b[0]["ids"][:, 0]) for b in padded])
-    losses = rows.astype("float32") ** 2
-    # Keras's loss tracker: each batch's mean, weighed by its size.
-    tracked = sum((losses[i:i + 8] * weights[i:i + 8]).sum()
-                  for i in (0, 8)) / 16
-    assert tracked == pytest.approx((np.arange(13) ** 2).mean())
-
-
-def test_parts_of_a_batch_are_disjoint_and_cover_it():
-    padded = batches.pad(_batches([8, 5]), 2)
-    parts = [list(batches.part(padded, 2, rank)) for rank in (0, 1)]
-    for step in range(2):
-        first = np.asarray(parts[0][step][0]["ids"][:, 0])
-        second = np.asarray(parts[1][step][0]["ids"][:, 0])
-        whole = np.asarray(list(padded)[step][0]["ids"][:, 0])
-        assert list(np.concatenate([first, second])) == list(whole)
-    # The short batch of 5 is padded to 6: rank 1 holds rows 11, 12 and
-    # the added row.
-    np.testing.assert_allclose(np.asarray(parts[1][1][2]), [1.2, 1.2, 0.0])
-
-
 def test_note_counts_and_fingerprints_the_real_rows():
     import types
 
-    padded = batches.pad(_batches([8, 5]), 2)
+    import tensorflow as tf
+
+    from kft.data import shards
+
+    labels = np.arange(13) % 2
     tallies = []
     for rank in (0, 1):
+        share = distribute.Share(2, 2, rank)
+        parts = [shards.rows(index, labels, share)
+                 for index in (np.arange(8), np.arange(8, 13))]
+        dataset = tf.data.Dataset.from_generator(
+            lambda parts=parts: (({"ids": r[:, None] * [1, 1]}, labels[r], w)
+                                 for r, w in parts),
+            output_signature=({"ids": tf.TensorSpec((None, 2), tf.int64)},
+                              tf.TensorSpec((None,), tf.int64),
+                              tf.TensorSpec((None,), tf.float32)))
         tally = types.SimpleNamespace(examples=0, fingerprint=0)
-        list(batches.note(batches.part(padded, 2, rank), tally))
+        list(batches.note(dataset, tally))
         tallies.append(tally)
     assert [t.examples for t in tallies] == [7, 6]  # the added row is not
     assert tallies[0].fingerprint != tallies[1].fingerprint

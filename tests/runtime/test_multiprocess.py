@@ -28,6 +28,7 @@ from kft.training import checkpoint
 pytestmark = pytest.mark.multiprocess
 
 MRPC = str(ROOT / "recipes" / "mrpc.py")
+HOTDOG = str(ROOT / "recipes" / "hotdog.py")
 # 32 rows, global batch 8: 4 steps an epoch, 2 epochs.
 SETTINGS = {"limit": 32, "batch_size": 8, "epochs": 2, "learning_rate": 1e-3,
             "sequence_length": 32, "dropout": 0.0, "patience": 0,
@@ -50,9 +51,9 @@ def _args(tiny_bert, mrpc_dir, out, **changes):
     return [f"{k}={v}" for k, v in values.items()]
 
 
-def _launch(backend, args, processes=2):
+def _launch(backend, args, processes=2, recipe=MRPC):
     return subprocess.Popen(
-        [sys.executable, "-m", "kft", "run", MRPC, "--backend", backend,
+        [sys.executable, "-m", "kft", "run", recipe, "--backend", backend,
          "--processes", str(processes), *_devices(backend), *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
@@ -96,6 +97,43 @@ def test_two_processes_train_as_one(runs, backend):
         assert [s["rank"] for s in shards] == [0, 1]
         # 2 epochs of 32 rows, and what tf.data read ahead past the end
         assert sum(s["examples"] for s in shards) >= 2 * 32
+        assert shards[0]["fingerprint"] != shards[1]["fingerprint"]
+
+
+def test_two_processes_train_on_images_as_one(backend, tiny_resnet,
+                                              hotdog_dir, tmp_path):
+    """Shuffled, augmented images (random resized crop and flip), class
+    weights, and short batches padded to split (10 training images, batch
+    4): each process decodes only its part of every batch, and the run
+    equals one process's. The backbone is frozen, so its batch
+    normalization uses its moving statistics, not those of a part."""
+    from recipes import hotdog
+
+    settings = {"limit": 10, "image_size": 32, "batch_size": 4,
+                "epochs": 2, "learning_rate": 0.01, "freeze": "backbone",
+                "dropout": 0.0, "class_weight": "balanced", "patience": 0,
+                "monitor": "val_loss", "verbose": 0,
+                "preset": tiny_resnet, "data_dir": hotdog_dir}
+    two = tmp_path / "two"
+    process = _launch(backend, [f"{k}={v}" for k, v in dict(
+        settings, output_dir=str(two)).items()], recipe=HOTDOG)
+    _, err = process.communicate(timeout=1200)
+    assert process.returncode == 0, err[-4000:]
+    one = kft.train(hotdog.recipe().replace(**dict(
+        settings, output_dir=str(tmp_path / "one"))))
+    mine = rundir.read_json(str(two / "metrics.json"))
+    assert mine["train_examples"] == 10
+    for key, value in one.metrics.items():
+        assert mine[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+    weights = kft.load_model(str(two)).get_weights()
+    theirs = one.model.get_weights()
+    scale = max(float(np.abs(w).max()) for w in theirs)
+    largest = max(float(np.abs(a - b).max())
+                  for a, b in zip(weights, theirs, strict=True))
+    assert largest <= RELATIVE * scale, (largest, scale)
+    if backend == "torch":
+        shards = mine["shards"]
+        assert sum(s["examples"] for s in shards) >= 2 * 10
         assert shards[0]["fingerprint"] != shards[1]["fingerprint"]
 
 

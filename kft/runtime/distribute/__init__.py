@@ -13,19 +13,24 @@ its engine:
 
 Everywhere, `batch_size` stays the global batch, split evenly over the
 replicas; each step is one global batch, so the learning-rate schedule
-counts global steps. `kft.runtime.distribute.batches` pads short batches with
-zero-weight rows so that every batch splits evenly and losses stay exact.
+counts global steps. Each engine says how a process shares the global
+batches (`Share`); the data pipeline then pads each batch with zero-weight
+rows so that it splits evenly and losses stay exact, and reads only this
+process's part of it (`kft.data.shards`, on example indices, before any
+image is decoded or row gathered).
 """
 
 import contextlib
 import dataclasses
 
+from kft.runtime import compat
 from kft.runtime.backend import current as current_backend
 from kft.runtime.distribute import jax as jax_engine
 from kft.runtime.distribute import tensorflow as tensorflow_engine
 from kft.runtime.distribute import torch as torch_engine
 from kft.runtime.distribute.topology import (
     STRATEGIES,
+    Share,
     Topology,
     check_batch,
     resolve,
@@ -33,7 +38,7 @@ from kft.runtime.distribute.topology import (
 
 ENGINES = {"jax": jax_engine, "tensorflow": tensorflow_engine,
            "torch": torch_engine}
-__all__ = ["STRATEGIES", "Topology", "check_batch", "resolve"]
+__all__ = ["STRATEGIES", "Share", "Topology", "check_batch", "resolve"]
 
 
 _state = {"topology": Topology(), "engine": None, "module": None}
@@ -112,23 +117,59 @@ def optimizer_class(kind):
     return _state["module"].optimizer_class(kind, _state["engine"])
 
 
-def datasets(train, validation, class_weight, validation_examples):
+def datasets(train, validation, class_weight, preprocess=None):
     """The training and validation datasets as this process feeds them,
-    and the `class_weight` for `fit` (folded into sample weights when the
-    batches are padded).
+    and the `class_weight` for `fit` (folded into the sample weights when
+    the batches are shared).
+
+    The engine says how this process shares each global batch, and the
+    builders make only that (`kft.data.shards`):
+
+    - one device: whole batches of `(x, y)`, `class_weight` for `fit`;
+    - JAX: every batch padded to split over the replicas; with several
+      processes each feeds its own part (processes that share a model
+      replica feed the same one), and Keras assembles the global batch,
+      validation included;
+    - TensorFlow: padded to split over the replicas; one worker feeds
+      whole batches that the strategy splits, several workers each build
+      their own part (`distribute_datasets_from_function`), validation
+      included, preprocessed there (`preprocess`), and fed inside
+      `loop(model)`; the strategy sums the metrics over the replicas;
+    - torch: each process trains on its part of every batch, and
+      evaluates the whole validation split itself (so every process
+      computes the same validation metrics).
 
     Args:
-        train: tf.data.Dataset. Global training batches of `(x, y)`.
-        validation: tf.data.Dataset. Global validation batches.
+        train: callable. `train(share, class_weight)` gives the training
+            dataset: global batches of `(x, y)` when `share` is None,
+            else this process's parts, `(x, y, sample_weight)`.
+        validation: callable. `validation(share)`, alike, unweighted.
         class_weight: dict or None. `fit`'s class weights.
-        validation_examples: int. Examples in the validation split.
+        preprocess: callable or None. The model's own preprocessing of a
+            batch (a KerasHub task's `preprocess_samples`), for datasets
+            that the model's `fit` cannot preprocess itself; None: the
+            batches need none.
+
+    Returns:
+        `(train, validation, class_weight)`: the datasets for `fit`, and
+        its `class_weight`.
     """
     topology = current()
     if topology.replicas == 1 and topology.processes == 1:
-        return train, validation, class_weight
-    return _state["module"].datasets(train, validation, class_weight,
-                                     validation_examples, topology,
-                                     _state["engine"])
+        return train(None, None), validation(None), class_weight
+    return (*_state["module"].datasets(train, validation, class_weight,
+                                       topology, _state["engine"],
+                                       preprocess), None)
+
+
+def loop(model):
+    """The context to run `fit` and `evaluate` of `datasets`' datasets in:
+    Keras's own loop when they are distributed and preprocessed already
+    (TensorFlow with several workers), else nothing."""
+    if _state["module"] is None or current().processes == 1 or (
+            current_backend() != "tensorflow"):
+        return contextlib.nullcontext()
+    return compat.keras_loop(model)
 
 
 def compile_metrics(metrics):

@@ -1,82 +1,11 @@
-"""Global batches that split evenly over replicas, with exact losses.
+"""What a process fed: `note` counts and fingerprints its rows.
 
-An epoch's last batch is usually short (examples % batch_size), and it
-may not split evenly over the replicas: JAX cannot shard it, TensorFlow
-splits it unevenly (each replica's mean then weighs the wrong share), and
-torch processes would disagree on the step. `pad` repeats the batch's first
-row until it splits, and adds sample weights: 0 on the added rows, and on
-the real rows the class weight times a scale that keeps the loss exact:
-
-- training (`examples=None`): each batch's scale is `padded / real`, so the
-  batch's mean loss (Keras divides by the padded size) equals the unpadded
-  batch's, and so do its gradients;
-- evaluation (`examples=N`): one scale `(N + P) / N` for the whole pass
-  (P added rows in all), so the mean loss over the pass and the weighted
-  accuracy, F1 and AUC equal the unpadded ones.
-
-`part` then keeps one process's contiguous part of every global batch,
-and `note` records which rows a process trained on.
-Nothing else changes: the order, the buckets and the per-epoch shuffling
-are those of the global pipeline, which every process builds alike.
+Padding each global batch to split evenly over the replicas, the sample
+weights that keep losses exact, and the choice of each process's part all
+happen in the data pipeline, on example indices, before any row is read
+(`kft.data.shards`); the engines only say how to share
+(`kft.runtime.distribute.Share`).
 """
-
-
-def pad(dataset, replicas, class_weight=None, examples=None):
-    """Batches of `(x, y, sample_weight)` whose size divides `replicas`.
-
-    Args:
-        dataset: tf.data.Dataset of `(x, y)` batches; `x` may be nested.
-        replicas: int. Every batch is padded to a multiple of this.
-        class_weight: dict or None. `{class: weight}`, as `fit` takes it.
-        examples: int or None. None for training (a scale per batch);
-            the number of examples in the split for evaluation.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    table = None
-    if class_weight:
-        weights = np.ones(max(class_weight) + 1, dtype="float32")
-        for label, weight in class_weight.items():
-            weights[label] = weight
-        table = tf.constant(weights)
-    padding = 0 if examples is None else -examples % replicas
-    fixed = None if examples is None else (examples + padding) / examples
-
-    def add_weights(x, y):
-        real = tf.shape(y)[0]
-        extra = -real % replicas
-
-        def grow(t):
-            return tf.concat([t, tf.repeat(t[:1], extra, axis=0)], axis=0)
-
-        weight = (tf.ones([real]) if table is None
-                  else tf.gather(table, tf.cast(y, "int32")))
-        scale = (tf.cast(real + extra, "float32") / tf.cast(real, "float32")
-                 if fixed is None else tf.constant(fixed, "float32"))
-        weight = tf.concat([weight * scale, tf.zeros([extra])], axis=0)
-        return tf.nest.map_structure(grow, x), grow(y), weight
-
-    return dataset.map(add_weights)
-
-
-def part(dataset, parts, index):
-    """Each batch's `index`-th of `parts` equal contiguous parts.
-
-    Args:
-        dataset: tf.data.Dataset of padded batches (from `pad` with a
-            multiple of `parts`).
-        parts: int. Processes sharing each batch.
-        index: int. This process's rank.
-    """
-    import tensorflow as tf
-
-    def keep(*batch):
-        size = tf.shape(tf.nest.flatten(batch)[0])[0] // parts
-        return tf.nest.map_structure(
-            lambda t: t[index * size:(index + 1) * size], batch)
-
-    return dataset.map(keep)
 
 
 def note(dataset, tally):

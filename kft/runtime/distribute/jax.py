@@ -10,8 +10,7 @@ environment variables (on a TPU VM pod slice JAX finds its peers itself).
 import os
 
 from kft.errors import KftError
-from kft.runtime.distribute import batches
-from kft.runtime.distribute.topology import Topology, resolve
+from kft.runtime.distribute.topology import Share, Topology, resolve
 
 # Megatron-style sharding of BERT-family (KerasHub TransformerEncoder)
 # kernels over the `model` axis: attention heads, the feed-forward inner
@@ -143,19 +142,18 @@ def optimizer_class(kind, engine):
     return kind
 
 
-def datasets(train, validation, class_weight, examples, topology, engine):
-    """Pads every batch to split over the replicas; with many processes,
-    each keeps its own part (Keras assembles the global batch)."""
-    train = batches.pad(train, topology.replicas, class_weight)
-    validation = batches.pad(validation, topology.replicas, None, examples)
+def datasets(train, validation, class_weight, topology, engine,
+             preprocess=None):
+    """Every batch padded to split over the replicas; with many processes,
+    each builds only its own part (Keras assembles the global batch)."""
+    parts, index = 1, 0
     if topology.processes > 1:
         # As Keras's own `distribute_dataset`: each process feeds its data
         # shard; processes that share a model replica feed the same one.
         parts = min(topology.replicas, topology.processes)
         index = engine.data_shard_id
-        train = batches.part(train, parts, index)
-        validation = batches.part(validation, parts, index)
-    return train, validation, None
+    share = Share(topology.replicas, parts, index)
+    return train(share, class_weight), validation(share)
 
 
 def metric_totals(engine):

@@ -3,7 +3,9 @@
 The model is built and compiled inside the strategy's scope; Keras's
 TensorFlow trainer then distributes each global batch over the replicas
 (`experimental_distribute_dataset`), sums the gradients and aggregates the
-metrics. The strategy is, in this order:
+metrics. With several workers, each builds only its own part of every
+global batch instead (`distribute_datasets_from_function`, see
+`datasets`). The strategy is, in this order:
 
 - `MultiWorkerMirroredStrategy` when `TF_CONFIG` names a cluster (each
   worker runs the same command with its own `TF_CONFIG`);
@@ -18,8 +20,7 @@ import os
 
 from kft.errors import KftError
 from kft.runtime import compat
-from kft.runtime.distribute import batches
-from kft.runtime.distribute.topology import Topology, resolve
+from kft.runtime.distribute.topology import Share, Topology, resolve
 
 
 def configure(config):
@@ -115,12 +116,45 @@ def optimizer_class(kind, engine):
     return kind
 
 
-def datasets(train, validation, class_weight, examples, topology, engine):
-    """Pads every global batch to split evenly over the replicas; the
-    strategy splits it (and shards it over workers) inside `fit`."""
-    train = batches.pad(train, topology.replicas, class_weight)
-    validation = batches.pad(validation, topology.replicas, None, examples)
-    return train.map(_no_bool), validation.map(_no_bool), None
+def datasets(train, validation, class_weight, topology, engine,
+             preprocess=None):
+    """Every global batch padded to split evenly over the replicas. One
+    worker feeds whole batches and the strategy splits them inside `fit`.
+    With several workers, each builds only its own part of every batch,
+    validation included, through `distribute_datasets_from_function`:
+    `preprocess` runs there, as KerasHub's `fit` cannot map such a
+    dataset (`kft.runtime.distribute.loop` feeds it)."""
+    if topology.processes == 1:
+        share = Share(topology.replicas)
+        return (train(share, class_weight).map(_no_bool),
+                validation(share).map(_no_bool))
+    return (_per_worker(engine, topology, lambda s: train(s, class_weight),
+                        preprocess),
+            _per_worker(engine, topology, validation, preprocess))
+
+
+def _per_worker(engine, topology, build, preprocess):
+    """A distributed dataset whose workers each build their part of every
+    global batch, preprocessed, cut into one batch per local replica."""
+    import tensorflow as tf
+
+    def worker_dataset(context):
+        share = Share(topology.replicas, context.num_input_pipelines,
+                      context.input_pipeline_id)
+        ds = build(share)
+        if preprocess is not None:
+            ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(_no_bool).prefetch(tf.data.AUTOTUNE)
+        local = context.num_replicas_in_sync // context.num_input_pipelines
+        if local == 1:
+            return ds
+        # Each element goes to the next local replica: cut every part into
+        # `local` contiguous batches, in order.
+        return ds.flat_map(lambda *batch: tf.data.Dataset.from_tensor_slices(
+            tf.nest.map_structure(lambda t: tf.reshape(
+                t, tf.concat([[local, -1], tf.shape(t)[1:]], 0)), batch)))
+
+    return engine.distribute_datasets_from_function(worker_dataset)
 
 
 def _no_bool(*batch):

@@ -33,6 +33,26 @@ class Topology:
     devices: tuple = ()
 
 
+@dataclasses.dataclass(frozen=True)
+class Share:
+    """One process's share of every global batch, for the data pipeline.
+
+    Each global batch is padded to a multiple of `replicas` rows, cut into
+    `parts` equal contiguous parts, and this process feeds part `index`
+    (`kft.data.shards` does it on example indices, before any row is read).
+
+    Args:
+        replicas: int. Every global batch is padded to a multiple of this.
+        parts: int. Processes with their own rows of each batch (a
+            divisor of `replicas`).
+        index: int. This process's part, `0 <= index < parts`.
+    """
+
+    replicas: int = 1
+    parts: int = 1
+    index: int = 0
+
+
 def resolve(strategy, visible):
     """The strategy `auto` stands for: `data_parallel` when more than one
     device or process is visible, else `none`; other values stay.

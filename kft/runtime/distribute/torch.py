@@ -6,8 +6,8 @@ does what DDP does, in this one module, through public Keras surfaces:
 
 - the process group starts from `torchrun`'s environment (NCCL on GPUs,
   each process on its own `cuda:LOCAL_RANK`; gloo on CPUs);
-- every process builds the same global batches (same seed) and keeps its
-  own contiguous part of each (`kft.runtime.distribute.batches`);
+- every process plans the same global batches (same seed) and reads only
+  its own contiguous part of each (`kft.data.shards`);
 - the optimizer is a subclass whose `apply` first averages the gradients
   over the processes (one all-reduce per dtype per step), so clipping,
   accumulation and the update see the global batch's gradient;
@@ -24,7 +24,12 @@ import socket
 
 from kft.errors import KftError
 from kft.runtime.distribute import batches
-from kft.runtime.distribute.topology import Topology, check_batch, resolve
+from kft.runtime.distribute.topology import (
+    Share,
+    Topology,
+    check_batch,
+    resolve,
+)
 
 LAUNCH = ("torchrun --nproc_per_node=N -m kft run RECIPE --backend torch "
           "distribute=data_parallel")
@@ -176,12 +181,12 @@ def optimizer_class(kind, engine):
     return _CLASSES[kind]
 
 
-def datasets(train, validation, class_weight, examples, topology, engine):
-    """Each process trains on its part of every global batch, and
-    evaluates the whole validation split."""
-    train = batches.pad(train, topology.processes, class_weight)
-    train = batches.part(train, topology.processes, topology.rank)
-    return batches.note(train, engine), validation, None
+def datasets(train, validation, class_weight, topology, engine,
+             preprocess=None):
+    """Each process builds and trains on its part of every global batch
+    (noted in `engine`), and evaluates the whole validation split."""
+    share = Share(topology.processes, topology.processes, topology.rank)
+    return batches.note(train(share, class_weight), engine), validation(None)
 
 
 def sum_metric_states(variables):
