@@ -17,6 +17,7 @@ every fallback, which the tests use to run both paths.
 | `set_threefry_partitionable` | `jax_threefry_partitionable` | JAX default |
 | `tokenized_inputs` | KerasHub `preprocess_samples` | `preprocessor=None` |
 | `multi_worker_strategy` | a Keras 3.15 need, met by a subclass | plain |
+| `keras_loop` | none: `keras.Model.fit` under a KerasHub task | none |
 | `depthwise_by_slices` | Keras's JAX `nn.depthwise_conv` | XLA's grouped conv |
 """
 
