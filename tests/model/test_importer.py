@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from support import ROOT
 
 from kft.errors import KftError
 from kft.model.bert_import import check_token_ids, resolve_source
@@ -193,9 +194,8 @@ def _reference_bert(weights, config, token_ids):
 def test_import_kft_importer_stays_light():
     code = ("import sys, kft.model.importer; "
             "print('keras' in sys.modules)")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT
     )
     assert result.stdout.strip() == "False", result.stderr
 
