@@ -14,6 +14,7 @@ returns. What cannot be undone stays, and is listed here and in the README:
   (Python's, NumPy's and the backend's), left where training left them.
 """
 
+import contextlib
 import os
 import platform
 import random
@@ -46,15 +47,15 @@ def configure(config):
     random_bits(len(topology.devices) or 1)
     if config.keep_freed_memory:
         allocator.keep()
-    slices = compat.depthwise_by_slices()
-    slices.__enter__()
+    held = contextlib.ExitStack()
+    held.enter_context(compat.depthwise_by_slices())
     random.seed(config.seed)
     np.random.seed(config.seed)
     keras.utils.set_random_seed(config.seed)
     keras.config.set_dtype_policy(config.precision)
 
     def restore():
-        slices.__exit__(None, None, None)
+        held.close()
         saved()
 
     return restore

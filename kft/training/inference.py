@@ -136,9 +136,9 @@ class _Clock:
                     "warmup_seconds": 0.0, "batches": 0,
                     "warmup_batches": 0, "mean_foreign_cpu": None}
         seen, warm = set(), []
-        for i, step in enumerate(steps):
+        for step in steps:  # the first batch meets a new shape too
             key = self.shapes[step["step"]]
-            warm.append(i == 0 or key not in seen)
+            warm.append(key not in seen)
             seen.add(key)
         sizes = [self.sizes[s["step"]] for s in steps]
         steady = [(s, n) for s, n, w in zip(steps, sizes, warm, strict=True)
