@@ -23,6 +23,11 @@ from importlib import metadata
 from kft.runtime import allocator, compat, distribute
 from kft.runtime.backend import current
 
+# Open patches, held here so that a caller who drops `configure`'s restore
+# function (`prepare`: "for good") keeps them: a generator-based context
+# manager that is garbage-collected closes, and would undo its patch.
+_HELD = []
+
 
 def configure(config):
     """Sets up the devices (`kft.runtime.distribute`), the memory allocator
@@ -49,6 +54,7 @@ def configure(config):
         allocator.keep()
     held = contextlib.ExitStack()
     held.enter_context(compat.depthwise_by_slices())
+    _HELD.append(held)
     random.seed(config.seed)
     np.random.seed(config.seed)
     keras.utils.set_random_seed(config.seed)
@@ -56,6 +62,8 @@ def configure(config):
 
     def restore():
         held.close()
+        if held in _HELD:
+            _HELD.remove(held)
         saved()
 
     return restore

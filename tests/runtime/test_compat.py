@@ -242,3 +242,33 @@ def test_depthwise_by_slices_only_on_jax_and_undone(backend, forced,
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == expected
+
+
+KEPT = """
+import gc
+from keras.src.backend.jax import nn
+from kft.config import TrainConfig
+from kft.runtime import setup
+restore = setup.configure(TrainConfig(seed=0))
+dropped = setup.configure(TrainConfig(seed=0))  # opened again: no change
+del dropped
+gc.collect()
+kept = getattr(nn.depthwise_conv, "_kft_slices", False)
+restore()
+print(kept, getattr(nn.depthwise_conv, "_kft_slices", False))
+setup.configure(TrainConfig(seed=0))  # `prepare`'s way: "for good"
+gc.collect()
+print(getattr(nn.depthwise_conv, "_kft_slices", False))
+"""
+
+
+@pytest.mark.integration
+def test_configure_keeps_depthwise_patch_until_restored():
+    # A configure whose restore function is dropped must not undo the
+    # patch when the garbage collector closes the context manager.
+    done = subprocess.run(
+        [sys.executable, "-c", KEPT], cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND="jax", KFT_PUBLIC_API="0"),
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-3:-1] == ["True False", "True"]
