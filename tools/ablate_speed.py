@@ -21,6 +21,8 @@ Variants (each changes one thing against `default`, kft's own path):
     train_step_only       torch: the trainer's own step function called in a
                           loop, without `fit`'s callbacks and data iterator
     foreach_adamw         torch: Keras's own multi-tensor AdamW update
+    jit_foreach_adamw     torch: `jit_compile=True` with Keras's own AdamW
+                          (dynamo cannot compile kft's fused Adam step)
     keras_adam            tensorflow: Keras's own AdamW update ops
     xla_onednn            jax: XLA_FLAGS=--xla_cpu_use_onednn=true
     xla_xnnpack           jax: XLA_FLAGS=--xla_cpu_use_xnnpack=true
@@ -48,6 +50,7 @@ VARIANTS = {
     "numpy_feed": BACKENDS,
     "train_step_only": ("torch",),
     "foreach_adamw": ("torch",),
+    "jit_foreach_adamw": ("torch",),
     "keras_adam": ("tensorflow",),
     "xla_onednn": ("jax",),
     "xla_xnnpack": ("jax",),
@@ -98,14 +101,14 @@ def worker(args, backend, variant):
     if variant == "no_dropout":
         overrides["dropout"] = 0.0
     splits, model, _ = prepare(mrpc.recipe().replace(**overrides))
-    if variant in ("foreach_adamw", "keras_adam"):  # Keras's own update
+    if variant in ("foreach_adamw", "keras_adam", "jit_foreach_adamw"):
         model.compile(optimizer=_keras_adamw(model.optimizer),
                       loss=model.loss, metrics=model.metrics[1:] or None)
     if variant == "no_attention_dropout":
         for layer in compat.all_layers(model.backbone):
             if isinstance(layer, keras.layers.MultiHeadAttention):
                 layer._dropout = 0.0
-    if variant == "jit":
+    if variant in ("jit", "jit_foreach_adamw"):
         model.compile(optimizer=model.optimizer, loss=model.loss,
                       metrics=model.metrics[1:] or None, jit_compile=True)
     features = buckets.tokenize(model.preprocessor, splits.train.x)
