@@ -19,6 +19,8 @@ every fallback, which the tests use to run both paths.
 | `multi_worker_strategy` | a Keras 3.15 need, met by a subclass | plain |
 | `keras_loop` | none: `keras.Model.fit` under a KerasHub task | none |
 | `depthwise_by_slices` | Keras's JAX `nn.depthwise_conv` | XLA's grouped conv |
+| `onednn_matmul` | torch `mkldnn._linear_pointwise`, Keras's | MKL's sgemm |
+| | torch `numpy.matmul`, `einsum` | |
 """
 
 import contextlib
@@ -364,3 +366,147 @@ def shifted_depthwise(inputs, kernel, strides, padding):
             term = window * taps[i, j].astype(window.dtype)
             out = term if out is None else out + term
     return out.astype(inputs.dtype)
+
+
+@contextlib.contextmanager
+def onednn_matmul():
+    """While open, Keras's float32 matmuls on torch's CPU backend (`Dense`,
+    and `EinsumDense` contractions that are a matmul) run through oneDNN
+    (`torch.ops.mkldnn._linear_pointwise`), forward and backward, not
+    through torch's `matmul`, which calls MKL's sgemm.
+
+    On this project's AMD EPYC CPU, MKL's sgemm reaches 196-212 GFLOP/s
+    and oneDNN's 456-464 (a 2048 x 2048 matmul); a layer's forward and
+    backward at MiniLM's shapes go from 179-194 to 349-382 GFLOP/s
+    (`tools/results/speed_mrpc.md`). The results are the same up to float
+    rounding (tested). Other dtypes, devices, other einsum equations,
+    other backends and untested Keras or torch versions keep Keras's own.
+    Opening it again while open changes nothing.
+    """
+    import keras
+
+    module = None
+    if (keras.backend.backend() == "torch" and tested("keras")
+            and tested("torch")):
+        import torch
+
+        if (torch.backends.mkldnn.is_available()
+                and hasattr(torch.ops.mkldnn, "_linear_pointwise")):
+            from keras.src.backend.torch import numpy as module
+    original = getattr(module, "matmul", None)
+    if original is None or getattr(original, "_kft_onednn", False):
+        yield False
+        return
+    original_einsum = module.einsum
+
+    def matmul(x1, x2):
+        x1, x2 = module.convert_to_tensor(x1), module.convert_to_tensor(x2)
+        if _onednn_fits(x1, x2) and x2.ndim == 2:
+            return _onednn_product(x1, x2)
+        return original(x1, x2)
+
+    def einsum(subscripts, *operands, **kwargs):
+        operands = [module.convert_to_tensor(x) for x in operands]
+        shapes = None if kwargs else _dense_einsum(subscripts, operands)
+        if shapes is None:
+            return original_einsum(subscripts, *operands, **kwargs)
+        x, kernel = operands
+        rows, inner, columns, out = shapes
+        product = _onednn_product(x.reshape(rows, inner),
+                                  kernel.reshape(inner, columns))
+        return product.reshape(out)
+
+    matmul._kft_onednn = True
+    module.matmul, module.einsum = matmul, einsum
+    try:
+        yield True
+    finally:
+        module.matmul, module.einsum = original, original_einsum
+
+
+def _onednn_fits(x1, x2):
+    import torch
+
+    return (isinstance(x1, torch.Tensor) and isinstance(x2, torch.Tensor)
+            and x1.dtype == x2.dtype == torch.float32
+            and x1.device.type == x2.device.type == "cpu"
+            and x1.ndim >= 1 and x2.ndim >= 1 and x1.numel() > 0
+            and x2.numel() > 0)
+
+
+def _dense_einsum(subscripts, operands):
+    """`(rows, inner, columns, out_shape)` when `subscripts` contracts the
+    trailing axes of operand 0 with the leading axes of operand 1 and
+    keeps the rest in order (`abc,cde->abde`, as `EinsumDense`), else
+    None."""
+    if len(operands) != 2 or "->" not in subscripts or "." in subscripts:
+        return None
+    inputs, out = subscripts.replace(" ", "").split("->")
+    if inputs.count(",") != 1:
+        return None
+    left, right = inputs.split(",")
+    x, kernel = operands
+    shared = [c for c in left if c in right]
+    k = len(shared)
+    if (not _onednn_fits(x, kernel)
+            or k == 0 or left[len(left) - k:] != right[:k]
+            or "".join(shared) != right[:k] or any(c in out for c in shared)
+            or out != left[:len(left) - k] + right[k:]
+            or len(set(left + right)) != len(left) + len(right) - k
+            or x.ndim != len(left) or kernel.ndim != len(right)
+            or list(x.shape[len(left) - k:]) != list(kernel.shape[:k])):
+        return None
+    rows = inner = columns = 1
+    for size in x.shape[:len(left) - k]:
+        rows *= size
+    for size in kernel.shape[:k]:
+        inner *= size
+    for size in kernel.shape[k:]:
+        columns *= size
+    return rows, inner, columns, (*x.shape[:len(left) - k],
+                                  *kernel.shape[k:])
+
+
+def _onednn_product(x, kernel):
+    """`x @ kernel` (`kernel` 2D) through oneDNN, with its gradients."""
+    shape = x.shape
+    flat = x.reshape(-1, shape[-1])
+    return _OneDnnMatmul.get().apply(flat, kernel).reshape(
+        *shape[:-1], kernel.shape[1])
+
+
+class _OneDnnMatmul:
+    """Builds (once) the `torch.autograd.Function` for `_onednn_product`:
+    `a @ b.T` is oneDNN's `_linear_pointwise(a, b)`, so the forward is
+    `linear(x, kernel.T)`, the input's gradient `linear(g, kernel)` and
+    the kernel's `linear(x.T, g.T)`."""
+
+    _function = None
+
+    @classmethod
+    def get(cls):
+        if cls._function is None:
+            import torch
+
+            linear = torch.ops.mkldnn._linear_pointwise
+
+            def product(a, b):  # a @ b.T
+                return linear(a, b, None, "none", [], "")
+
+            class Function(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, x, kernel):
+                    ctx.save_for_backward(x, kernel)
+                    return product(x, kernel.t())
+
+                @staticmethod
+                def backward(ctx, grad):
+                    x, kernel = ctx.saved_tensors
+                    grad = grad.contiguous()
+                    return (product(grad, kernel)
+                            if ctx.needs_input_grad[0] else None,
+                            product(x.t(), grad.t())
+                            if ctx.needs_input_grad[1] else None)
+
+            cls._function = Function
+        return cls._function

@@ -3,8 +3,9 @@ and precision; and their record for `env.json`.
 
 The rule for process-wide state: `configure` returns a function that puts
 back what it changed and can be undone (Keras's dtype policy, the Keras
-distribution, JAX's random-bits flag, JAX's depthwise convolutions on CPU:
-`kft.runtime.compat.depthwise_by_slices`), and `kft.train` calls it when it
+distribution, JAX's random-bits flag, JAX's depthwise convolutions and
+torch's float32 matmuls on CPU: `kft.runtime.compat.depthwise_by_slices`,
+`onednn_matmul`), and `kft.train` calls it when it
 returns. What cannot be undone stays, and is listed here and in the README:
 
 - glibc's allocator settings (`kft.runtime.allocator`: `keep_freed_memory`,
@@ -41,8 +42,8 @@ def configure(config):
 
     Returns:
         A function of no arguments that restores the dtype policy, the
-        distribution, JAX's random-bits flag and its depthwise
-        convolutions as they were.
+        distribution, JAX's random-bits flag, its depthwise convolutions
+        and torch's matmuls as they were.
     """
     import keras
     import numpy as np
@@ -54,6 +55,7 @@ def configure(config):
         allocator.keep()
     held = contextlib.ExitStack()
     held.enter_context(compat.depthwise_by_slices())
+    held.enter_context(compat.onednn_matmul())
     _HELD.append(held)
     random.seed(config.seed)
     np.random.seed(config.seed)

@@ -272,3 +272,72 @@ def test_configure_keeps_depthwise_patch_until_restored():
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-3:-1] == ["True False", "True"]
+
+
+ONEDNN = """
+import keras
+import numpy as np
+import torch
+from kft.runtime import compat
+
+torch.manual_seed(0)
+dense = keras.layers.Dense(7)
+into_heads = keras.layers.EinsumDense(
+    "abc,cde->abde", output_shape=(None, 3, 5), bias_axes="de")
+from_heads = keras.layers.EinsumDense(
+    "abcd,cde->abe", output_shape=(None, 6), bias_axes="e")
+x = torch.randn(2, 4, 6, requires_grad=True)
+heads = torch.randn(2, 4, 3, 5, requires_grad=True)
+other = torch.randn(2, 4, 6)
+
+
+def run():
+    outs = [dense(x), into_heads(x), from_heads(heads),
+            keras.ops.einsum("abc,abd->acd", x, other),  # not a kernel
+            keras.ops.matmul(x.double(), other[0].T.double())]  # float64
+    loss = sum((t.double() ** 2).sum() for t in outs)
+    weights = [w.value for layer in (dense, into_heads, from_heads)
+               for w in layer.weights]
+    grads = torch.autograd.grad(loss, [x, heads, *weights])
+    return [t.detach().numpy() for t in [*outs, *grads]]
+
+
+calls = []
+product = compat._onednn_product
+compat._onednn_product = lambda a, b: calls.append(1) or product(a, b)
+before = run()
+with compat.onednn_matmul() as on:
+    from keras.src.backend.torch import numpy as module
+    taken = getattr(module.matmul, "_kft_onednn", False)
+    during = run()
+after = getattr(module.matmul, "_kft_onednn", False)
+for mine, torchs in zip(during, before, strict=True):
+    np.testing.assert_allclose(mine, torchs, rtol=1e-5, atol=1e-5)
+print(on, taken, after, len(calls))
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("forced,expected", [
+    ("0", "True True False 3"),  # the three layers; not the others
+    ("1", "False False False 0"),
+])
+def test_onednn_matmul_equals_torch_and_is_undone(forced, expected):
+    done = subprocess.run(
+        [sys.executable, "-c", ONEDNN], cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND="torch", KFT_PUBLIC_API=forced),
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == expected
+
+
+@pytest.mark.integration
+def test_onednn_matmul_only_on_torch():
+    code = ("from kft.runtime import compat\n"
+            "with compat.onednn_matmul() as on:\n    print(on)\n")
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND="jax", KFT_PUBLIC_API="0"),
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "False"
