@@ -56,3 +56,23 @@ def test_the_peer_summarizes_the_step_clock_it_shares_with_kft():
     line = peer.summary_line(row)
     assert f"{row['clean_steps']}/{row['timed_steps']} clean steps" in line
     assert row["timed_steps"] == 3
+
+
+def test_profile_jax_counts_convolution_and_dot_flops(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import profile_jax
+
+    # A small train step as XLA dumps it, with a fusion, an unfused
+    # convolution and a dot.
+    name = "module_0001.jit_train_step.cpu_after_optimizations.txt"
+    (tmp_path / name).write_text((ROOT / "tests" / "assets" / "hlo" / name)
+                                 .read_text())
+    found = profile_jax.step_flops(tmp_path)
+    # 2 x outputs x window x input features; a dilated input's zeros are
+    # not counted; a dot is 2 x outputs x contracted size.
+    assert found["ynn_fusion.3"][0] == 2 * (2 * 5 * 5 * 4) * 9 * 3
+    assert found["convolution-base-dilated.1"][0] == (
+        2 * (2 * 9 * 9 * 4) * 9 * 3 // 4)
+    assert found["convolution-base-dilated.1"][1][-1] == "(Eigen, async)"
+    assert found["dot.2"][0] == 2 * (8 * 7) * 6
+    assert profile_jax.step_flops(tmp_path / "missing") == {}
