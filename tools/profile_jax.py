@@ -27,6 +27,7 @@ Writes `tools/results/profile_jax.{json,md}` (MiniLM) or
 import argparse
 import collections
 import json
+import math
 import os
 import re
 import sys
@@ -175,13 +176,6 @@ def _dims(shape):
     return [int(d) for d in inside.split(",")] if inside else []
 
 
-def _count(dims):
-    total = 1
-    for d in dims:
-        total *= d
-    return total
-
-
 def step_flops(folder):
     """`{thunk name: (FLOPs, what)}` for the train step's top-level
     instructions, from XLA's optimised HLO dumped in `folder`: a
@@ -215,17 +209,17 @@ def step_flops(folder):
                 groups = re.search(r"feature_group_count=(\d+)", line)
                 inputs = _dims(shapes[rhs])[labels.index("i")]
                 dilated = re.search(r"lhs_dilate=([\dx]+)", line)
-                total += (2 * _count(_dims(out)) * inputs
-                          * _count(int(w) for w in window.split("x"))
+                total += (2 * math.prod(_dims(out)) * inputs
+                          * math.prod(int(w) for w in window.split("x"))
                           // (int(groups.group(1)) if groups else 1)
-                          // _count(int(d) for d in (
+                          // math.prod(int(d) for d in (
                               dilated.group(1).split("x") if dilated
                               else ())))  # the inserted zeros cost nothing
                 what.append(f"conv {shapes[lhs]} x {shapes[rhs]} -> {out}")
             elif dot:
                 out, lhs, rhs, contracted = dot.groups()
                 sizes = _dims(shapes[lhs])
-                total += 2 * _count(_dims(out)) * _count(
+                total += 2 * math.prod(_dims(out)) * math.prod(
                     sizes[int(d)] for d in contracted.split(","))
                 what.append(f"dot {shapes[lhs]} x {shapes[rhs]}")
             called = re.search(r"calls=%([\w.\-]+)", line)

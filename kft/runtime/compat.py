@@ -19,12 +19,12 @@ every fallback, which the tests use to run both paths.
 | `multi_worker_strategy` | a Keras 3.15 need, met by a subclass | plain |
 | `keras_loop` | none: `keras.Model.fit` under a KerasHub task | none |
 | `depthwise_by_slices` | Keras's JAX `nn.depthwise_conv` | XLA's grouped conv |
-| `onednn_matmul` | torch `mkldnn._linear_pointwise`, Keras's | MKL's sgemm |
-| | torch `numpy.matmul`, `einsum` | |
+| `onednn_matmul` | torch `_linear_pointwise`, Keras `matmul`/`einsum` | MKL |
 """
 
 import contextlib
 import functools
+import math
 import os
 from importlib import metadata
 
@@ -450,21 +450,15 @@ def _dense_einsum(subscripts, operands):
     k = len(shared)
     if (not _onednn_fits(x, kernel)
             or k == 0 or left[len(left) - k:] != right[:k]
-            or "".join(shared) != right[:k] or any(c in out for c in shared)
+            or any(c in out for c in shared)
             or out != left[:len(left) - k] + right[k:]
             or len(set(left + right)) != len(left) + len(right) - k
             or x.ndim != len(left) or kernel.ndim != len(right)
             or list(x.shape[len(left) - k:]) != list(kernel.shape[:k])):
         return None
-    rows = inner = columns = 1
-    for size in x.shape[:len(left) - k]:
-        rows *= size
-    for size in kernel.shape[:k]:
-        inner *= size
-    for size in kernel.shape[k:]:
-        columns *= size
-    return rows, inner, columns, (*x.shape[:len(left) - k],
-                                  *kernel.shape[k:])
+    kept = x.shape[:len(left) - k]
+    return (math.prod(kept), math.prod(kernel.shape[:k]),
+            math.prod(kernel.shape[k:]), (*kept, *kernel.shape[k:]))
 
 
 def _onednn_product(x, kernel):
