@@ -18,7 +18,7 @@ every fallback, which the tests use to run both paths.
 | `tokenized_inputs` | KerasHub `preprocess_samples` | `preprocessor=None` |
 | `multi_worker_strategy` | a Keras 3.15 need, met by a subclass | plain |
 | `keras_loop` | none: `keras.Model.fit` under a KerasHub task | none |
-| `depthwise_by_slices` | Keras's JAX `nn.depthwise_conv` | XLA's grouped conv |
+| `jax_cpu_rewrites` | Keras's JAX `nn` convolutions, `max_pool` | XLA's |
 | `onednn_matmul` | torch `_linear_pointwise`, Keras `matmul`/`einsum` | MKL |
 """
 
@@ -268,21 +268,36 @@ def multi_worker_strategy():
     return NestedReduce()
 
 
-@contextlib.contextmanager
-def depthwise_by_slices():
-    """While open, Keras's depthwise convolutions on JAX's CPU backend are
-    a sum of shifted slices times the kernel's taps (`shifted_depthwise`),
-    not XLA's grouped convolution.
+# The rewrites `jax_cpu_rewrites` opens, by the names `KFT_JAX_REWRITES`
+# takes (a comma-separated subset; unset: all of them).
+JAX_REWRITES = ("depthwise", "pointwise", "max_pool")
 
-    XLA's CPU backend runs a grouped convolution (`feature_group_count`
-    equal to the channels) and its gradients 3 to 9 times slower than the
-    same arithmetic written as slices, multiplies and adds, which XLA
-    fuses (`tools/results/speed_images.md`: EfficientNet-Lite0, made of
-    depthwise convolutions). The outputs and gradients are the same up
-    to float rounding (tested). Only channels-last, undilated calls with
-    "valid" or "same" padding take the slices; others, other backends,
-    other platforms and untested Keras or JAX versions keep Keras's own.
-    Opening it again while open changes nothing.
+
+@contextlib.contextmanager
+def jax_cpu_rewrites():
+    """While open, three of Keras's JAX ops on JAX's CPU backend are
+    written in the `jax.numpy` that XLA's CPU backend runs fastest:
+
+    - `depthwise`: depthwise convolutions as shifted slices times the
+      kernel's taps (`shifted_depthwise`), not XLA's grouped convolution;
+    - `pointwise`: 1x1 convolutions as a matmul (`pointwise_conv`);
+    - `max_pool`: max pooling as the maximum of shifted slices
+      (`shifted_max_pool`), not `lax.reduce_window`.
+
+    Each is measured alone in `tools/results/ablate_jax_images_*.md`, and
+    against XLA's kernels in `tools/results/jax_conv_kernels.md`. The
+    outputs and gradients are the same up to float rounding (tested),
+    except that where a pooling window holds its maximum more than once,
+    its gradient is shared between them (the same sum), where XLA gives it
+    all to one.
+    Only channels-last, undilated 2D calls with "valid" or "same" padding
+    are rewritten; others, other backends, other platforms and untested
+    Keras or JAX versions keep Keras's own. `KFT_JAX_REWRITES` (names,
+    comma-separated) picks a subset. Opening it again while open changes
+    nothing.
+
+    Yields:
+        The names of the rewrites it opened.
     """
     import keras
 
@@ -293,33 +308,164 @@ def depthwise_by_slices():
 
         if jax.default_backend() == "cpu":
             from keras.src.backend.jax import nn as module
-    original = getattr(module, "depthwise_conv", None)
-    if original is None or getattr(original, "_kft_slices", False):
+    chosen = os.environ.get("KFT_JAX_REWRITES")
+    chosen = JAX_REWRITES if chosen is None else chosen.split(",")
+    makers = {"depthwise": ("depthwise_conv", _depthwise_rewrite),
+              "pointwise": ("conv", _pointwise_rewrite),
+              "max_pool": ("max_pool", _max_pool_rewrite)}
+    with contextlib.ExitStack() as stack:
+        opened = tuple(
+            name for name in JAX_REWRITES if name in chosen
+            and stack.enter_context(_rewrite(module, *makers[name])))
+        yield opened
+
+
+@contextlib.contextmanager
+def _rewrite(module, attribute, make):
+    original = getattr(module, attribute, None)
+    if original is None or getattr(original, "_kft_rewrite", False):
         yield False
         return
-
-    def depthwise_conv(inputs, kernel, strides=1, padding="valid",
-                       data_format=None, dilation_rate=1):
-        data_format = data_format or keras.config.image_data_format()
-
-        def two(value):
-            return (tuple(value) if isinstance(value, (tuple, list))
-                    else (value, value))
-
-        if (getattr(inputs, "ndim", None) != 4
-                or data_format != "channels_last"
-                or two(dilation_rate) != (1, 1)
-                or padding not in ("valid", "same")):
-            return original(inputs, kernel, strides, padding, data_format,
-                            dilation_rate)
-        return shifted_depthwise(inputs, kernel, two(strides), padding)
-
-    depthwise_conv._kft_slices = True
-    module.depthwise_conv = depthwise_conv
+    replacement = make(original)
+    replacement._kft_rewrite = True
+    setattr(module, attribute, replacement)
     try:
         yield True
     finally:
-        module.depthwise_conv = original
+        setattr(module, attribute, original)
+
+
+def _pair(value):
+    return (tuple(value) if isinstance(value, (tuple, list))
+            else (value, value))
+
+
+def _plain_2d(inputs, data_format, padding, dilation_rate=1):
+    import keras
+
+    data_format = data_format or keras.config.image_data_format()
+    return (getattr(inputs, "ndim", None) == 4
+            and data_format == "channels_last"
+            and _pair(dilation_rate) == (1, 1)
+            and padding in ("valid", "same"))
+
+
+def _depthwise_rewrite(original):
+    def depthwise_conv(inputs, kernel, strides=1, padding="valid",
+                       data_format=None, dilation_rate=1):
+        if not _plain_2d(inputs, data_format, padding, dilation_rate):
+            return original(inputs, kernel, strides, padding, data_format,
+                            dilation_rate)
+        return shifted_depthwise(inputs, kernel, _pair(strides), padding)
+
+    return depthwise_conv
+
+
+def _pointwise_rewrite(original):
+    def conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+             dilation_rate=1):
+        import jax.numpy as jnp
+
+        kernel = jnp.asarray(kernel)
+        if (not _plain_2d(inputs, data_format, padding, dilation_rate)
+                or tuple(kernel.shape[:2]) != (1, 1)
+                or kernel.shape[2] != inputs.shape[-1]):
+            return original(inputs, kernel, strides, padding, data_format,
+                            dilation_rate)
+        return pointwise_conv(inputs, kernel, _pair(strides))
+
+    return conv
+
+
+def _max_pool_rewrite(original):
+    def max_pool(inputs, pool_size, strides=None, padding="valid",
+                 data_format=None):
+        import jax.numpy as jnp
+
+        inputs = jnp.asarray(inputs)
+        if (not _plain_2d(inputs, data_format, padding)
+                or not jnp.issubdtype(inputs.dtype, jnp.floating)):
+            return original(inputs, pool_size, strides, padding,
+                            data_format)
+        pool_size = _pair(pool_size)
+        strides = pool_size if strides is None else _pair(strides)
+        return shifted_max_pool(inputs, pool_size, strides, padding)
+
+    return max_pool
+
+
+def _windows(inputs, window, strides, padding, fill):
+    """The inputs (padded with `fill` as XLA pads for "same") and the
+    output's height and width, for a window sliding at `strides`."""
+    import jax.numpy as jnp
+
+    (rows, columns), (sh, sw) = window, strides
+    _, height, width, _ = inputs.shape
+    if padding == "same":
+        oh, ow = -(-height // sh), -(-width // sw)
+        ph = max((oh - 1) * sh + rows - height, 0)
+        pw = max((ow - 1) * sw + columns - width, 0)
+        inputs = jnp.pad(inputs, ((0, 0), (ph // 2, ph - ph // 2),
+                                  (pw // 2, pw - pw // 2), (0, 0)),
+                         constant_values=fill)
+    else:
+        oh, ow = (height - rows) // sh + 1, (width - columns) // sw + 1
+    return inputs, oh, ow
+
+
+def _tap(inputs, i, j, oh, ow, strides):
+    from jax import lax
+
+    (sh, sw), (batch, _, _, channels) = strides, inputs.shape
+    return lax.slice(inputs, (0, i, j, 0),
+                     (batch, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1,
+                      channels), (1, sh, sw, 1))
+
+
+def pointwise_conv(inputs, kernel, strides):
+    """A 2D 1x1 convolution, channels last, as a matmul of the (strided)
+    inputs with the kernel. "valid" and "same" padding are the same here.
+
+    Args:
+        inputs: array `(batch, height, width, channels)`.
+        kernel: array `(1, 1, channels, filters)`.
+        strides: tuple of 2 ints.
+
+    Returns:
+        Array `(batch, out_height, out_width, filters)`.
+    """
+    import jax.numpy as jnp
+
+    inputs = jnp.asarray(inputs, kernel.dtype)
+    sh, sw = strides
+    if (sh, sw) != (1, 1):
+        inputs = inputs[:, ::sh, ::sw, :]
+    return jnp.einsum("bhwc,cd->bhwd", inputs, kernel[0, 0])
+
+
+def shifted_max_pool(inputs, pool_size, strides, padding):
+    """2D max pooling, channels last, in `jax.numpy`: the maximum over the
+    window's positions of a strided slice of the (padded) inputs.
+
+    Args:
+        inputs: floating array `(batch, height, width, channels)`.
+        pool_size: tuple of 2 ints.
+        strides: tuple of 2 ints.
+        padding: "valid", or "same" (XLA's, padded with -inf).
+
+    Returns:
+        Array `(batch, out_height, out_width, channels)`.
+    """
+    import jax.numpy as jnp
+
+    padded, oh, ow = _windows(inputs, pool_size, strides, padding,
+                              -jnp.inf)
+    out = None
+    for i in range(pool_size[0]):
+        for j in range(pool_size[1]):
+            tap = _tap(padded, i, j, oh, ow, strides)
+            out = tap if out is None else jnp.maximum(out, tap)
+    return out
 
 
 def shifted_depthwise(inputs, kernel, strides, padding):
@@ -340,29 +486,16 @@ def shifted_depthwise(inputs, kernel, strides, padding):
         output channel `c * multiplier + m` from input channel `c`.
     """
     import jax.numpy as jnp
-    from jax import lax
 
     rows, columns, channels, multiplier = kernel.shape
-    batch, height, width, _ = inputs.shape
-    sh, sw = strides
-    if padding == "same":
-        oh, ow = -(-height // sh), -(-width // sw)
-        ph = max((oh - 1) * sh + rows - height, 0)
-        pw = max((ow - 1) * sw + columns - width, 0)
-        inputs = jnp.pad(inputs, ((0, 0), (ph // 2, ph - ph // 2),
-                                  (pw // 2, pw - pw // 2), (0, 0)))
-    else:
-        oh, ow = (height - rows) // sh + 1, (width - columns) // sw + 1
+    inputs, oh, ow = _windows(inputs, (rows, columns), strides, padding, 0)
     if multiplier > 1:
         inputs = jnp.repeat(inputs, multiplier, axis=-1)
     taps = jnp.reshape(kernel, (rows, columns, channels * multiplier))
     out = None
     for i in range(rows):
         for j in range(columns):
-            window = lax.slice(
-                inputs, (0, i, j, 0),
-                (batch, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1,
-                 channels * multiplier), (1, sh, sw, 1))
+            window = _tap(inputs, i, j, oh, ow, strides)
             term = window * taps[i, j].astype(window.dtype)
             out = term if out is None else out + term
     return out.astype(inputs.dtype)

@@ -3,10 +3,10 @@ and precision; and their record for `env.json`.
 
 The rule for process-wide state: `configure` returns a function that puts
 back what it changed and can be undone (Keras's dtype policy, the Keras
-distribution, JAX's random-bits flag, JAX's depthwise convolutions and
-torch's float32 matmuls on CPU: `kft.runtime.compat.depthwise_by_slices`,
-`onednn_matmul`), and `kft.train` calls it when it
-returns. What cannot be undone stays, and is listed here and in the README:
+distribution, JAX's random-bits flag, JAX's convolutions and pooling
+and torch's float32 matmuls on CPU: `kft.runtime.compat.jax_cpu_rewrites`,
+`onednn_matmul`), and `kft.train` calls it when it returns. What cannot
+be undone stays, and is listed here and in the README:
 
 - glibc's allocator settings (`kft.runtime.allocator`: `keep_freed_memory`,
   and one arena under JAX), which last until the process exits;
@@ -42,7 +42,7 @@ def configure(config):
 
     Returns:
         A function of no arguments that restores the dtype policy, the
-        distribution, JAX's random-bits flag, its depthwise convolutions
+        distribution, JAX's random-bits flag, its convolutions and pooling
         and torch's matmuls as they were.
     """
     import keras
@@ -54,7 +54,7 @@ def configure(config):
     if config.keep_freed_memory:
         allocator.keep()
     held = contextlib.ExitStack()
-    held.enter_context(compat.depthwise_by_slices())
+    held.enter_context(compat.jax_cpu_rewrites())
     held.enter_context(compat.onednn_matmul())
     _HELD.append(held)
     random.seed(config.seed)

@@ -86,7 +86,7 @@ def predict_split(model, split, batch_size, start=None, bucketed=True):
 
 
 def _run(model, dataset, clock):
-    with compat.depthwise_by_slices(), compat.onednn_matmul():
+    with compat.jax_cpu_rewrites(), compat.onednn_matmul():
         return _predict(model, dataset, clock)
 
 

@@ -182,7 +182,7 @@ def test_threefry_flag_is_set_or_left_to_jax(forced):
     ((1, 8, 8, 4), (3, 3, 4, 2), (2, 1), "valid"),
     ((1, 10, 6, 2), (5, 3, 2, 1), (1, 2), "valid"),
 ])
-def test_depthwise_by_slices_equals_xla_grouped_convolution(
+def test_shifted_depthwise_equals_xla_grouped_convolution(
         shape, kernel, strides, padding):
     import jax
     import jax.numpy as jnp
@@ -210,35 +210,135 @@ def test_depthwise_by_slices_equals_xla_grouped_convolution(
         np.testing.assert_allclose(mine, xla, rtol=1e-4, atol=1e-4)
 
 
-DEPTHWISE = """
-import sys
+@pytest.mark.parametrize("shape,filters,strides", [
+    ((2, 9, 7, 3), 5, (1, 1)),
+    ((2, 9, 7, 3), 4, (2, 2)),
+    ((1, 8, 5, 6), 2, (2, 1)),
+])
+def test_pointwise_conv_equals_xla_convolution(shape, filters, strides):
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=shape), "float32")
+    w = jnp.asarray(rng.normal(size=(1, 1, shape[-1], filters)), "float32")
+
+    for padding in ("SAME", "VALID"):
+        def xla(x, w, padding=padding):
+            return jax.lax.conv_general_dilated(
+                x, w, strides, padding,
+                dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+        def mine(x, w):
+            return compat.pointwise_conv(x, w, strides)
+
+        np.testing.assert_allclose(mine(x, w), xla(x, w), rtol=1e-5,
+                                   atol=1e-5)
+        for a, b in zip(_gradients(mine, x, w), _gradients(xla, x, w),
+                        strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape,pool,strides,padding", [
+    ((2, 9, 7, 3), (3, 3), (2, 2), "same"),
+    ((2, 9, 7, 3), (2, 2), (2, 2), "valid"),
+    ((1, 8, 8, 4), (3, 2), (1, 2), "same"),
+    ((1, 10, 6, 2), (3, 3), (2, 1), "valid"),
+])
+def test_shifted_max_pool_equals_xla_reduce_window(shape, pool, strides,
+                                                   padding):
+    import jax
+    import jax.numpy as jnp
+
+    # Distinct values: no window holds its maximum twice, so the
+    # gradients are the same too.
+    values = np.random.default_rng(0).permutation(np.prod(shape))
+    x = jnp.asarray(values.reshape(shape) / values.size, "float32")
+
+    def xla(x):  # as Keras's JAX backend calls XLA
+        return jax.lax.reduce_window(
+            x, -jnp.inf, jax.lax.max, (1, *pool, 1), (1, *strides, 1),
+            padding.upper())
+
+    def mine(x):
+        return compat.shifted_max_pool(x, pool, strides, padding)
+
+    np.testing.assert_array_equal(mine(x), xla(x))
+    grad = jax.grad(lambda x, f: jnp.sum(f(x) ** 2))
+    np.testing.assert_allclose(grad(x, mine), grad(x, xla), rtol=1e-6)
+
+
+def test_shifted_max_pool_shares_a_tied_maximums_gradient():
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.asarray([1.0, 3.0, 3.0, 0.0]).reshape(1, 2, 2, 1)
+
+    def xla(x):
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max,
+                                     (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def mine(x):
+        return compat.shifted_max_pool(x, (2, 2), (2, 2), "valid")
+
+    grad = jax.grad(lambda x, f: jnp.sum(f(x)))
+    assert grad(x, xla).ravel().tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert grad(x, mine).ravel().tolist() == [0.0, 0.5, 0.5, 0.0]
+
+
+def _gradients(conv, x, w):
+    import jax
+    import jax.numpy as jnp
+
+    return jax.grad(lambda x, w: jnp.sum(conv(x, w) ** 2), (0, 1))(x, w)
+
+
+REWRITES = """
 import keras
 import numpy as np
+from keras.src.backend import nn
 from kft.runtime import compat
-layer = keras.layers.DepthwiseConv2D(3, strides=2, padding="same")
+layers = [keras.layers.DepthwiseConv2D(3, strides=2, padding="same"),
+          keras.layers.Conv2D(6, 1, strides=2),  # pointwise
+          keras.layers.Conv2D(6, 3, padding="same"),  # not rewritten
+          keras.layers.MaxPooling2D(3, strides=2, padding="same")]
+model = keras.Sequential([keras.Input((9, 9, 4)), *layers])
 x = np.random.default_rng(0).normal(size=(2, 9, 9, 4)).astype("float32")
-before = keras.ops.convert_to_numpy(layer(x))
-with compat.depthwise_by_slices() as on:
-    from keras.src.backend import nn
-    taken = getattr(nn.depthwise_conv, "_kft_slices", False)
-    during = keras.ops.convert_to_numpy(layer(x))
-after = getattr(nn.depthwise_conv, "_kft_slices", False)
+names = ("depthwise_conv", "conv", "max_pool")
+
+
+def taken():
+    return "".join(str(int(getattr(getattr(nn, name), "_kft_rewrite",
+                                   False))) for name in names)
+
+
+before = keras.ops.convert_to_numpy(model(x))
+with compat.jax_cpu_rewrites() as opened:
+    during_taken = taken()
+    during = keras.ops.convert_to_numpy(model(x))
+    with compat.jax_cpu_rewrites() as again:  # opened again: no change
+        pass
+    still = taken()
 np.testing.assert_allclose(during, before, rtol=1e-5, atol=1e-5)
-print(on, taken, after)
+print(",".join(opened), during_taken, still, taken(), len(again))
 """
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("backend,forced,expected", [
-    ("jax", "0", "True True False"),
-    ("jax", "1", "False False False"),
-    ("torch", "0", "False False False"),
+@pytest.mark.parametrize("backend,forced,chosen,expected", [
+    ("jax", "0", None, "depthwise,pointwise,max_pool 111 111 000 0"),
+    ("jax", "0", "pointwise", "pointwise 010 010 000 0"),
+    ("jax", "1", None, " 000 000 000 0"),
+    ("torch", "0", None, " 000 000 000 0"),
 ])
-def test_depthwise_by_slices_only_on_jax_and_undone(backend, forced,
-                                                     expected):
+def test_jax_cpu_rewrites_only_on_jax_and_undone(backend, forced, chosen,
+                                                 expected):
+    env = dict(os.environ, KERAS_BACKEND=backend, KFT_PUBLIC_API=forced)
+    env.pop("KFT_JAX_REWRITES", None)
+    if chosen is not None:
+        env["KFT_JAX_REWRITES"] = chosen
     done = subprocess.run(
-        [sys.executable, "-c", DEPTHWISE], cwd=ROOT,
-        env=dict(os.environ, KERAS_BACKEND=backend, KFT_PUBLIC_API=forced),
+        [sys.executable, "-c", REWRITES], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == expected
@@ -253,17 +353,17 @@ restore = setup.configure(TrainConfig(seed=0))
 dropped = setup.configure(TrainConfig(seed=0))  # opened again: no change
 del dropped
 gc.collect()
-kept = getattr(nn.depthwise_conv, "_kft_slices", False)
+kept = getattr(nn.depthwise_conv, "_kft_rewrite", False)
 restore()
-print(kept, getattr(nn.depthwise_conv, "_kft_slices", False))
+print(kept, getattr(nn.depthwise_conv, "_kft_rewrite", False))
 setup.configure(TrainConfig(seed=0))  # `prepare`'s way: "for good"
 gc.collect()
-print(getattr(nn.depthwise_conv, "_kft_slices", False))
+print(getattr(nn.depthwise_conv, "_kft_rewrite", False))
 """
 
 
 @pytest.mark.integration
-def test_configure_keeps_depthwise_patch_until_restored():
+def test_configure_keeps_jax_rewrites_until_restored():
     # A configure whose restore function is dropped must not undo the
     # patch when the garbage collector closes the context manager.
     done = subprocess.run(
