@@ -76,3 +76,20 @@ def test_profile_jax_counts_convolution_and_dot_flops(tmp_path):
     assert found["convolution-base-dilated.1"][1][-1] == "(Eigen, async)"
     assert found["dot.2"][0] == 2 * (8 * 7) * 6
     assert profile_jax.step_flops(tmp_path / "missing") == {}
+
+
+@pytest.mark.parametrize("shape,outputs,names", [
+    (("tiny 3x3", 2, 7, 6, 3, 4, 3, 2), 2 * 4 * 3, {"patches", "taps"}),
+    (("tiny 1x1", 2, 5, 5, 4, 6, 1, 1), 2 * 5 * 5, {"dot"}),
+])
+def test_jax_conv_kernels_rewrites_agree_with_xla(shape, outputs, names):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import jax_conv_kernels
+
+    # `variants` checks each rewrite's gradients against XLA's (it raises
+    # if they differ), then `measure` times them all.
+    row = jax_conv_kernels.measure(shape, repeats=1)
+    assert {"xla", "matmul", *names} <= set(row)
+    _, _, _, _, channels, filters, k, _ = shape
+    assert row["gflop"] * 1e9 == 3 * 2 * outputs * channels * filters * k * k
+    assert jax_conv_kernels.table([row]).count("\n") == 2

@@ -15,6 +15,14 @@ is its own process, one at a time; each figure is the median over the
 rounds. Images/s count clean steps only (kft's step clock on both sides:
 `kft.training.timing`), with the foreign CPU load recorded.
 
+`--jax-rewrites` gives the sets of kft's JAX CPU rewrites
+(`kft.runtime.compat.jax_cpu_rewrites`) to time, one jax row each,
+separated by ";" (`all`: kft's default; `none`; or names joined by ","),
+to measure each alone:
+
+    python tools/bench_images.py --backends jax --models lite0 \
+        --jax-rewrites "all;depthwise;depthwise,pointwise"
+
 `--pipeline` also times kft's input pipeline alone (decode, crop, flip,
 batch: `Split.dataset`) on the same photos.
 
@@ -84,6 +92,7 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--image-size", type=int, default=160)
+    p.add_argument("--jax-rewrites", default="all")
     p.add_argument("--pipeline", action="store_true")
     p.add_argument("--no-peer", action="store_true")
     p.add_argument("--out", default=str(ROOT / "tools" / "results" /
@@ -103,21 +112,27 @@ def _environ():
     return dict(os.environ)
 
 
-def kft_row(args, backend, model, folder):
+def kft_row(args, backend, model, folder, rewrites="all"):
     preset = args.lite0 if model == "lite0" else args.resnet18
-    out = Path(folder) / f"{backend}-{model}"
+    out = Path(folder) / f"{backend}-{model}-{rewrites}"
+    env = _environ()
+    env.pop("KFT_JAX_REWRITES", None)
+    if rewrites != "all":
+        env["KFT_JAX_REWRITES"] = "" if rewrites == "none" else rewrites
     command = [sys.executable, "-m", "kft", "run", "recipes/hotdog.py",
                "--backend", backend, f"preset={preset}",
                f"data_dir={args.data_dir}", f"image_size={args.image_size}",
                f"batch_size={args.batch_size}", "momentum=0.9", "epochs=2",
                f"steps_per_epoch={args.steps}", "patience=0", "verbose=0",
                f"output_dir={out}"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env=env)
     if done.returncode:
         raise SystemExit(f"{shlex.join(command)} failed:\n"
                          f"{done.stderr[-3000:]}")
     timing = json.loads((out / "metrics.json").read_text())["timing"]
-    return dict(timing, backend=backend, model=model)
+    name = backend if rewrites == "all" else f"{backend} ({rewrites})"
+    return dict(timing, backend=name, model=model)
 
 
 def peer_row(args, model, folder):
@@ -146,13 +161,15 @@ def measure(args):
     with tempfile.TemporaryDirectory(prefix="bench_images_") as folder:
         for round_ in range(args.rounds):
             for model in args.models.split(","):
-                names = [*args.backends.split(","),
-                         *([] if args.no_peer else ["peer"])]
-                for name in names:
+                names = [(b, r) for b in args.backends.split(",")
+                         for r in (args.jax_rewrites.split(";")
+                                   if b == "jax" else ["all"])]
+                names += [] if args.no_peer else [("peer", None)]
+                for name, rewrites in names:
                     where = Path(folder) / str(round_)
                     where.mkdir(exist_ok=True)
                     row = (peer_row(args, model, where) if name == "peer"
-                           else kft_row(args, name, model, where))
+                           else kft_row(args, name, model, where, rewrites))
                     row.update(round=round_, finished=time.time())
                     rows.append(row)
                     print(json.dumps({k: row.get(k) for k in (
