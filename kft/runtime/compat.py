@@ -28,6 +28,8 @@ import math
 import os
 from importlib import metadata
 
+from kft.errors import KftError
+
 # Package -> version prefixes the private uses were tested with.
 TESTED = {
     "keras": ("3.15.",),
@@ -289,18 +291,21 @@ def jax_cpu_rewrites():
     outputs and gradients are the same up to float rounding (tested),
     except that where a pooling window holds its maximum more than once,
     its gradient is shared between them (the same sum), where XLA gives it
-    all to one.
-    Only channels-last, undilated 2D calls with "valid" or "same" padding
-    are rewritten; others, other backends, other platforms and untested
-    Keras or JAX versions keep Keras's own. `KFT_JAX_REWRITES` (names,
-    comma-separated) picks a subset. Opening it again while open changes
-    nothing.
+    all to one. Only channels-last, undilated 2D calls with "valid" or
+    "same" padding are rewritten; others, other backends, other platforms
+    and untested Keras or JAX versions keep Keras's own.
+    `KFT_JAX_REWRITES` (names, comma-separated) picks a subset. Opening it
+    again while open changes nothing.
 
     Yields:
         The names of the rewrites it opened.
+
+    Raises:
+        KftError: when `KFT_JAX_REWRITES` names an unknown rewrite.
     """
     import keras
 
+    chosen = _chosen_rewrites()
     module = None
     if (keras.backend.backend() == "jax" and tested("keras")
             and tested("jax")):
@@ -308,8 +313,6 @@ def jax_cpu_rewrites():
 
         if jax.default_backend() == "cpu":
             from keras.src.backend.jax import nn as module
-    chosen = os.environ.get("KFT_JAX_REWRITES")
-    chosen = JAX_REWRITES if chosen is None else chosen.split(",")
     makers = {"depthwise": ("depthwise_conv", _depthwise_rewrite),
               "pointwise": ("conv", _pointwise_rewrite),
               "max_pool": ("max_pool", _max_pool_rewrite)}
@@ -318,6 +321,20 @@ def jax_cpu_rewrites():
             name for name in JAX_REWRITES if name in chosen
             and stack.enter_context(_rewrite(module, *makers[name])))
         yield opened
+
+
+def _chosen_rewrites():
+    chosen = os.environ.get("KFT_JAX_REWRITES")
+    if chosen is None:
+        return JAX_REWRITES
+    chosen = [name.strip() for name in chosen.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in JAX_REWRITES]
+    if unknown:
+        raise KftError(
+            f"KFT_JAX_REWRITES: unknown rewrite {unknown[0]!r}; use names "
+            f"from {', '.join(JAX_REWRITES)}, comma-separated (empty for "
+            "none), or unset it for all")
+    return chosen
 
 
 @contextlib.contextmanager

@@ -286,6 +286,26 @@ def test_shifted_max_pool_shares_a_tied_maximums_gradient():
     assert grad(x, mine).ravel().tolist() == [0.0, 0.5, 0.5, 0.0]
 
 
+@pytest.mark.parametrize("value,expected", [
+    ("pointwise, max_pool", ("pointwise", "max_pool")),
+    ("", ()),
+])
+def test_kft_jax_rewrites_picks_a_subset(monkeypatch, value, expected):
+    monkeypatch.setenv("KFT_JAX_REWRITES", value)
+    assert tuple(compat._chosen_rewrites()) == expected
+
+
+def test_kft_jax_rewrites_rejects_an_unknown_name(monkeypatch):
+    from kft.errors import KftError
+
+    monkeypatch.setenv("KFT_JAX_REWRITES", "depthwise,pointwize")
+    with pytest.raises(KftError, match="KFT_JAX_REWRITES: unknown rewrite "
+                       "'pointwize'; use names from depthwise, pointwise, "
+                       "max_pool"):
+        with compat.jax_cpu_rewrites():
+            pass
+
+
 def _gradients(conv, x, w):
     import jax
     import jax.numpy as jnp
