@@ -9,6 +9,19 @@ Tiers (markers), so a developer can run part of the suite:
 - `real_data`: reads ../shared/data beside the repository. Without that
   folder these tests are deselected, and the run says so.
 
+Which backend's pass runs a test, when `tools/test.sh` runs the suite once
+per backend (it sets `KFT_TEST_PASSES`, e.g. `torch jax tensorflow`):
+
+- `backend_free`: the test does not depend on the backend (pure Python, or
+  a subprocess that picks its own backends): only the first pass runs it;
+- `one_backend("jax")`: the test needs that backend, or pins it in a
+  subprocess: only that backend's pass runs it, and a run on another
+  backend deselects it (a plain `pytest` too);
+- every other test runs in every pass.
+
+A plain `pytest` (no `KFT_TEST_PASSES`) runs every other test. Deselected
+tests are counted in the summary, never reported as skipped or passed.
+
     bash tools/test.sh torch -m unit               # the fast tier
     bash tools/test.sh torch -m "not real_data"    # from a clean clone
 
@@ -21,20 +34,49 @@ import os
 import pytest
 from support import ASSETS, SHARED_DATA
 
+from kft.runtime.backend import current_name
+
 TIERS = ("integration", "multiprocess")
 # A test that uses one of these fixtures (directly or through another)
 # builds or trains a model: it is `integration` without saying so.
 MODEL_FIXTURES = {"tiny_bert", "tiny_resnet", "lite0", "tiny_mrpc_run",
                   "tiny_sst2_run", "tiny_hotdog_run"}
 _deselected = []
+_elsewhere = []
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-large", action="store_true",
-                     help="also run tests marked large (downloads, long)")
+    parser.addoption(
+        "--passes", default=os.environ.get("KFT_TEST_PASSES", ""),
+        help="the backends whose passes run the suite, first one first "
+             "(tools/test.sh sets it); backend_free tests run in the first "
+             "pass only, one_backend(B) tests in B's pass")
+
+
+def _pass_of(item, passes):
+    """The backend whose pass runs `item`, or None for every pass."""
+    pinned = item.get_closest_marker("one_backend")
+    if pinned is not None:
+        return pinned.args[0]
+    if item.get_closest_marker("backend_free") is not None and passes:
+        return passes[0]
+    return None
+
+
+def _other_passes(config, items):
+    """Deselects the tests that another backend's pass runs."""
+    passes = config.getoption("--passes").split()
+    here = current_name() or "tensorflow"  # Keras's default
+    elsewhere = [i for i in items if _pass_of(i, passes) not in (None, here)]
+    if elsewhere:
+        _elsewhere.extend(elsewhere)
+        gone = set(elsewhere)
+        items[:] = [i for i in items if i not in gone]
+        config.hook.pytest_deselected(items=elsewhere)
 
 
 def pytest_collection_modifyitems(config, items):
+    _other_passes(config, items)
     for item in items:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) and (
                 "multiprocess" not in item.keywords):
@@ -47,12 +89,6 @@ def pytest_collection_modifyitems(config, items):
             _deselected.extend(real)
             items[:] = [i for i in items if "real_data" not in i.keywords]
             config.hook.pytest_deselected(items=real)
-    if config.getoption("--run-large"):
-        return
-    skip = pytest.mark.skip(reason="large: needs --run-large")
-    for item in items:
-        if "large" in item.keywords:
-            item.add_marker(skip)
 
 
 def pytest_report_header(config):
@@ -66,6 +102,10 @@ def pytest_terminal_summary(terminalreporter):
             f"deselected {len(_deselected)} real_data test(s): "
             f"{SHARED_DATA} is missing (they read the real MRPC, SST-2 "
             "and hot-dog data); CI runs them")
+    if _elsewhere:
+        terminalreporter.write_line(
+            f"deselected {len(_elsewhere)} test(s) that another backend's "
+            "pass runs (backend_free, one_backend)")
 
 
 @pytest.fixture(scope="session")

@@ -129,10 +129,11 @@ def resume_(run_dir, backend, trust_recipe, overrides):
 def show(recipe, backend, smoke, overrides):
     """Print RECIPE's resolved config, with OVERRIDES applied.
 
-    Needs no backend: --backend is accepted, as `kft run` takes it, and
-    only selects it for a recipe that imports keras itself.
+    Needs no backend and loads none: --backend is accepted, as `kft run`
+    takes it, and only selects it for a recipe that imports keras itself.
     """
-    backends.select(backend)
+    if backend is not None:
+        backends.select(backend)  # sets KERAS_BACKEND; imports nothing
     resolved = resolve(recipe, overrides, smoke)
     values = dataclasses.asdict(resolved.config)
     click.echo(json.dumps({"recipe": resolved.name, "config": values},

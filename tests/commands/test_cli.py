@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -30,6 +31,28 @@ def test_show_prints_the_resolved_config(capsys):
     assert shown["config"]["epochs"] == 2
     assert shown["config"]["learning_rate"] == 3e-5
     assert shown["config"]["preset"] == "bert_base_en_uncased"
+
+
+SHOW_LOADS_NO_BACKEND = """
+import contextlib, io, json, sys
+from kft.commands.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    assert main(argv=["show", sys.argv[1]]) == 0
+assert json.loads(out.getvalue())["recipe"] == "mrpc"
+loaded = sorted(m for m in ("keras", "tensorflow", "torch", "jax")
+                if m in sys.modules)
+assert not loaded, loaded
+"""
+
+
+@pytest.mark.backend_free
+def test_show_loads_no_backend():
+    # KERAS_BACKEND unset: Keras would pick (and import) its default.
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", SHOW_LOADS_NO_BACKEND, MRPC],
+                          env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_show_smoke_uses_the_override_path(capsys):
@@ -67,11 +90,10 @@ def test_missing_recipe_file_exits_2(capsys):
     assert "recipes/nope.py' does not exist" in capsys.readouterr().err
 
 
-def test_unknown_backend_exits_2():
-    done = run_kft("run", MRPC, "--backend", "pytorch")
-    assert done.returncode == 2
+def test_unknown_backend_exits_2(capsys):
+    assert main(argv=["run", MRPC, "--backend", "pytorch"]) == 2
     assert "'pytorch' is not one of 'torch', 'jax', 'tensorflow'" in (
-        done.stderr)
+        capsys.readouterr().err)
 
 
 @pytest.fixture(scope="module")
