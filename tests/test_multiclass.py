@@ -122,8 +122,8 @@ def test_predict_export_and_report_take_four_classes(topics_run, topics_dir,
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].split("\t") == ["label", *(f"p_{c}" for c in TOPICS),
                                       "text"]
-    folder = kft.commands.export.export(run, "keras",
-                                        out=str(tmp_path / "export"))
+    folder = kft.evaluation.export.export(run, "keras",
+                                          out=str(tmp_path / "export"))
     manifest = kft.rundir.read_json(os.path.join(folder, "export.json"))
     assert manifest["class_names"] == TOPICS
     table = kft.commands.report.compare([run])

@@ -2,9 +2,6 @@
 on finished run directories.
 
 - `cli`: `kft run`, `resume`, `show` and the rest (click);
-- `evaluate`, `eval_data`, `eval_report`: `kft eval`;
-- `predict`: `kft predict`;
-- `export`: `kft export`;
 - `report`: `kft report`;
 - `sweep`, `sweep_space`, `sweep_tuner`, `sweep_trials`, `sweep_record`,
   `sweep_results`: `kft sweep`, a hyperparameter search on KerasTuner.

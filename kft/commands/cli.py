@@ -24,17 +24,10 @@ import sys
 import click
 
 from kft import config, errors, training
-from kft.commands import (
-    evaluate,
-    export,
-    launch,
-    predict,
-    report,
-    sweep,
-    sweep_space,
-)
-from kft.commands.eval_report import terminal
+from kft.commands import launch, report, sweep, sweep_space
 from kft.errors import KftError
+from kft.evaluation import evaluate, export, predict
+from kft.evaluation.report import terminal
 from kft.model import importer
 from kft.runtime import backend as backends
 from kft.runtime import quiet

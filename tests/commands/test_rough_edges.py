@@ -115,7 +115,7 @@ def unfinished(tiny_mrpc_run, tmp_path):
 
 def test_eval_predict_export_warn_about_an_unfinished_run(unfinished,
                                                           tmp_path):
-    from kft.commands import evaluate, export, predict
+    from kft.evaluation import evaluate, export, predict
 
     history = (unfinished / "history.csv").read_text().splitlines()
     words = (f"{unfinished} is an unfinished run (no metrics.json): its "
@@ -134,7 +134,7 @@ def test_eval_predict_export_warn_about_an_unfinished_run(unfinished,
 
 def test_export_folders_get_the_run_directory_s_modes(tiny_mrpc_run,
                                                       tmp_path):
-    from kft.commands.export import export
+    from kft.evaluation.export import export
 
     out = export(tiny_mrpc_run.run_dir, "keras", str(tmp_path / "out"))
     umask = os.umask(0)

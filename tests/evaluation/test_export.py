@@ -13,7 +13,7 @@ import pytest
 
 from kft import KftError, rundir
 from kft.commands.cli import main
-from kft.commands.export import export
+from kft.evaluation.export import export
 from kft.training.saving import load_model
 
 SENTENCES = (["He left the house .", "Shares rose 5 percent on Monday ."],

@@ -2,18 +2,19 @@
 
 It reads the run's `config.json` for the data's kind, classes and source,
 and the batch size, but never imports or runs the recipe: a run directory
-may come from someone else (`kft.commands.eval_data`). The model loads in
+may come from someone else (`kft.evaluation.data`). The model loads in
 Keras safe mode. Besides the metrics, it reports the confusion matrix and the
-worst-classified examples (`kft.commands.eval_report`).
+worst-classified examples (`kft.evaluation.report`).
 """
 
 import os
 import time
 
 from kft import rundir, training
-from kft.commands import eval_data, eval_report
 from kft.config import overrides
 from kft.errors import KftError, warn
+from kft.evaluation import data as eval_data
+from kft.evaluation import report as eval_report
 from kft.rundir import plots
 from kft.runtime import allocator, backend
 from kft.training import inference, scores

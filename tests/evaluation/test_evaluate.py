@@ -295,7 +295,7 @@ def test_an_image_run_evaluates_on_the_same_validation_images(image_run):
 @pytest.mark.parametrize("keep", [True, False])
 def test_evaluation_keeps_freed_memory_as_the_run_did(run, tmp_path, keep,
                                                       monkeypatch):
-    from kft.commands import evaluate
+    from kft.evaluation import evaluate
     from kft.runtime import allocator
 
     calls = []

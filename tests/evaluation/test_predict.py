@@ -253,8 +253,8 @@ def test_an_unreadable_image_is_named(tiny_hotdog_run, photos, tmp_path,
 
 IMPORTS = """
 import sys, kft
-from kft.commands.export import export
-from kft.commands.predict import run
+from kft.evaluation.export import export
+from kft.evaluation.predict import run
 run_dir, out = sys.argv[1:]
 print(run(run_dir, ["He left .", "He went away ."])[1].split("\\t")[0])
 export(run_dir, "keras", out=out + "/keras")
