@@ -3,8 +3,6 @@ on finished run directories.
 
 - `cli`: `kft run`, `resume`, `show` and the rest (click);
 - `report`: `kft report`;
-- `sweep`, `sweep_space`, `sweep_tuner`, `sweep_trials`, `sweep_record`,
-  `sweep_results`: `kft sweep`, a hyperparameter search on KerasTuner.
 
 The top layer: it may use every other. Its modules stay light at import,
 so the CLI chooses the backend before keras loads.

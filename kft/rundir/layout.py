@@ -11,6 +11,10 @@
                   so its presence marks a finished run
     backup.npz    the training state of an unfinished run
                   (`kft.training.checkpoint`)
+
+A sweep's folder (`kft sweep`, `kft.sweep.folder`) holds `sweep.json`,
+`sweep.md`, `sweep.png`, the `best` link and `trials/NNN/` run
+directories (`SWEEP_*`).
 """
 
 import csv
@@ -27,6 +31,10 @@ CONFIG, ENV, HISTORY = "config.json", "env.json", "history.csv"
 MODEL, METRICS, BACKUP = "model.keras", "metrics.json", "backup.npz"
 CURVES, CONFUSION = "curves.png", "confusion.png"
 TENSORBOARD = "tensorboard"  # event files, with `tensorboard=true`
+# A sweep's folder (`kft.sweep.folder`); `kft.sweep.record` alone reads
+# and writes SWEEP_RECORD.
+SWEEP_RECORD, SWEEP_TABLE, SWEEP_PLOT = "sweep.json", "sweep.md", "sweep.png"
+SWEEP_BEST, SWEEP_TRIALS = "best", "trials"
 # The layout version of run directories. Raise it when a change makes older
 # run directories unreadable; `read_run` refuses any other.
 RUN_FORMAT = 1

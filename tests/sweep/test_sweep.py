@@ -22,7 +22,8 @@ from support import ROOT, run_kft
 
 from kft import rundir
 from kft.commands.report import compare
-from kft.rundir import sweeps
+from kft.rundir import layout
+from kft.sweep import folder as sweep_folder
 from kft.training import checkpoint
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,7 @@ def random_args(tiny_bert, mrpc_dir, out):
 
 
 def table(out):
-    record = rundir.read_json(os.path.join(out, sweeps.RECORD))
+    record = rundir.read_json(os.path.join(out, layout.SWEEP_RECORD))
     return [{k: r.get(k) for k in SAME} for r in record["trials"]]
 
 
@@ -60,7 +61,7 @@ def random_sweep(tiny_bert, mrpc_dir, backend, tmp_path_factory):
 def test_a_random_search_makes_a_run_directory_per_trial(random_sweep,
                                                          backend):
     out, done = random_sweep
-    record = rundir.read_json(os.path.join(out, sweeps.RECORD))
+    record = rundir.read_json(os.path.join(out, layout.SWEEP_RECORD))
     trials = record["trials"]
     assert [t["status"] for t in trials] == ["finished"] * 3
     assert record["status"] == "finished"
@@ -81,11 +82,11 @@ def test_a_random_search_makes_a_run_directory_per_trial(random_sweep,
             "learning_rate"]
         assert config["config"]["limit"] == 16  # --smoke
     best = max(trials, key=lambda t: (t["score"], -t["trial"]))
-    assert os.readlink(os.path.join(out, sweeps.BEST)) == best["run_dir"]
+    assert os.readlink(os.path.join(out, layout.SWEEP_BEST)) == best["run_dir"]
     assert record["best"]["trial"] == best["trial"]
-    with open(os.path.join(out, sweeps.PLOT), "rb") as f:
+    with open(os.path.join(out, layout.SWEEP_PLOT), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    markdown = open(os.path.join(out, sweeps.TABLE)).read()
+    markdown = open(os.path.join(out, layout.SWEEP_TABLE)).read()
     assert "| trial | learning_rate | warmup_fraction | status | " \
            "val_accuracy |" in markdown
     assert f"best: trial {best['trial']} " in done.stdout
@@ -105,13 +106,13 @@ def test_the_same_command_again_trains_nothing(random_sweep, tiny_bert,
     out, _ = random_sweep
     before = table(out)
     stamps = [os.stat(os.path.join(d, rundir.METRICS)).st_mtime_ns
-              for d in sweeps.trial_dirs(out)]
+              for d in sweep_folder.trial_dirs(out)]
     again = run_kft(*random_args(tiny_bert, mrpc_dir, out), backend=backend)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stderr.count("already finished") == 3
     assert table(out) == before
     assert stamps == [os.stat(os.path.join(d, rundir.METRICS)).st_mtime_ns
-                      for d in sweeps.trial_dirs(out)]
+                      for d in sweep_folder.trial_dirs(out)]
 
 
 def test_a_grid_search_covers_its_grid_exactly_once(tiny_bert, mrpc_dir,
@@ -127,7 +128,7 @@ def test_a_grid_search_covers_its_grid_exactly_once(tiny_bert, mrpc_dir,
         {"learning_rate": r, "warmup_fraction": w}
         for r in (1e-3, 1e-2) for w in (0.0, 0.1)]
     assert [r["status"] for r in rows] == ["finished"] * 4
-    assert len(sweeps.trial_dirs(out)) == 4
+    assert len(sweep_folder.trial_dirs(out)) == 4
 
 
 def test_a_killed_sweep_ends_with_the_uninterrupted_table(

@@ -1,14 +1,15 @@
-"""kft/commands/sweep_space.py: `kft sweep`'s arguments, checked against
+"""kft/sweep/space.py: `kft sweep`'s arguments, checked against
 the recipe's config before any trial starts."""
 
 import pytest
 from support import ROOT
 
 from kft import config
-from kft.commands import sweep_space, sweep_tuner
 from kft.commands.cli import main
-from kft.commands.sweep_space import Dim
 from kft.errors import KftError
+from kft.sweep import space as sweep_space
+from kft.sweep import tuner as sweep_tuner
+from kft.sweep.space import Dim
 
 MRPC = str(ROOT / "recipes" / "mrpc.py")
 

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from kft.commands import sweep_space
+from kft.sweep import space as sweep_space
 
 ERROR = "kft: error: "
 
