@@ -24,13 +24,14 @@ import sys
 import click
 
 from kft import config, errors, training
-from kft.commands import launch, report
+from kft.commands import report
 from kft.errors import KftError
 from kft.evaluation import evaluate, export, predict
 from kft.evaluation.report import terminal
 from kft.model import importer
 from kft.runtime import backend as backends
 from kft.runtime import quiet
+from kft.runtime.distribute import launch
 from kft.sweep import search as sweep
 from kft.sweep import space as sweep_space
 from kft.training import resume

@@ -22,7 +22,7 @@ from support import ROOT
 
 import kft
 from kft import rundir
-from kft.commands import launch
+from kft.runtime.distribute import launch
 from kft.training import checkpoint
 
 pytestmark = pytest.mark.multiprocess

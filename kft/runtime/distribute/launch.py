@@ -33,6 +33,7 @@ import time
 import uuid
 
 from kft.errors import KftError
+from kft.runtime.distribute import environment
 
 STOP_SECONDS = 10.0  # after a loss, how long the others get to stop
 POLL_SECONDS = 0.1
@@ -108,8 +109,8 @@ def _ports(first, count):
 
 def _command(backend, recipe_args, index, processes, devices, ports):
     """`(argv, environment)` of process `index`."""
-    env = dict(os.environ, KERAS_BACKEND=backend, KFT_PROCESS_INDEX=str(index),
-               PYTHONUNBUFFERED="1")
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
+    env[environment.PROCESS_INDEX] = str(index)
     run = ["-m", "kft", "run", *recipe_args]
     if backend == "torch":
         rendezvous = f"127.0.0.1:{ports[0]}"
@@ -118,15 +119,15 @@ def _command(backend, recipe_args, index, processes, devices, ports):
                  "--rdzv-backend=c10d", f"--rdzv-endpoint={rendezvous}",
                  f"--rdzv-id={_RUN_ID}", "--max-restarts=0", *run], env)
     if backend == "jax":
-        env.update(KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{ports[0]}",
-                   KERAS_DISTRIBUTION_NUM_PROCESSES=str(processes),
-                   KERAS_DISTRIBUTION_PROCESS_ID=str(index))
+        env.update({environment.JOB_ADDRESSES: f"127.0.0.1:{ports[0]}",
+                    environment.NUM_PROCESSES: str(processes),
+                    environment.PROCESS_ID: str(index)})
         flags = os.environ.get("XLA_FLAGS", "")
         env["XLA_FLAGS"] = (f"{flags} --xla_force_host_platform_device_count="
                             f"{devices}").strip()
     else:
         workers = [f"127.0.0.1:{p}" for p in ports]
-        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
+        env[environment.TF_CONFIG] = json.dumps({"cluster": {"worker": workers},
                                        "task": {"type": "worker",
                                                 "index": index}})
     return [sys.executable, *run], env
