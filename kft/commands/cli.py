@@ -25,7 +25,13 @@ import click
 
 from kft import config, errors, training
 from kft.commands import report
-from kft.errors import KftError
+from kft.errors import (
+    EXIT_ABORTED,
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    KftError,
+)
 from kft.evaluation import evaluate, export, predict
 from kft.evaluation.report import terminal
 from kft.model import importer
@@ -35,7 +41,7 @@ from kft.runtime.distribute import launch
 from kft.sweep import search as sweep
 from kft.sweep import space as sweep_space
 from kft.training import resume
-from kft.training.interrupt import EXIT_INTERRUPTED, Interrupted
+from kft.training.interrupt import Interrupted
 
 BACKEND = click.option(
     "--backend",
@@ -302,17 +308,17 @@ def main(recipe=None, argv=None):
         if recipe is not None:
             result = training.train(recipe.replace(**config.parse(argv)))
             print(json.dumps({"run_dir": result.run_dir, **result.metrics}))
-            return 0
+            return EXIT_OK
         status = cli.main(args=argv, prog_name="kft", standalone_mode=False)
-        return status if isinstance(status, int) else 0
+        return status if isinstance(status, int) else EXIT_OK
     except KftError as error:
         click.echo(f"kft: error: {error}", err=True)
-        return 2
+        return EXIT_BAD_INPUT
     except Interrupted as stopped:
         click.echo(f"kft: {stopped}", err=True)
         return EXIT_INTERRUPTED
     except click.exceptions.Abort:
-        return 130
+        return EXIT_ABORTED
     except click.ClickException as error:
         error.show()
         return error.exit_code

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 from kft import rundir, training
-from kft.errors import KftError, warn
+from kft.errors import EXIT_OK, KftError, warn
 from kft.rundir import atomic
 from kft.runtime import backend
 from kft.version import __version__
@@ -108,7 +108,7 @@ def _on_tensorflow(run_dir, format, out, overwrite):
                format, "--out", out, "--backend", "tensorflow"]
     done = subprocess.run(command + (["--overwrite"] if overwrite else []),
                           capture_output=True, text=True, env=env)
-    if done.returncode != 0:
+    if done.returncode != EXIT_OK:
         errors = [line for line in done.stderr.splitlines()
                   if line.startswith("kft: error: ")]
         if errors:

@@ -26,7 +26,7 @@ import os
 import sys
 
 from kft import config, rundir
-from kft.errors import KftError
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK, KftError
 from kft.sweep import folder as sweep_folder
 from kft.sweep import record as sweep_record
 from kft.sweep import results as sweep_results
@@ -150,7 +150,7 @@ class Search:
             settings["recipe_source"], settings["backend"], self.plan.fixed,
             values, run_dir, settings["smoke"]), timeout=left)
         row["seconds"] += outcome.seconds
-        if outcome.code == 0 and os.path.isfile(
+        if outcome.code == EXIT_OK and os.path.isfile(
                 os.path.join(run_dir, rundir.METRICS)):
             return self._finished(row, run_dir)
         if outcome.stopped or (outcome.code or 0) < 0:
@@ -163,7 +163,7 @@ class Search:
             raise KftError(f"trial {number} ({run_dir}) was killed by signal "
                            f"{-outcome.code}; run the same command again to "
                            "resume it")
-        if (outcome.code == 2 and self.new and number == 0
+        if (outcome.code == EXIT_BAD_INPUT and self.new and number == 0
                 and not os.path.exists(run_dir)):
             raise BadInput(outcome.error or "the first trial failed")
         row.update(status="failed", error=outcome.error or

@@ -22,6 +22,7 @@ from support import ROOT, run_kft
 
 from kft import rundir
 from kft.commands.report import compare
+from kft.errors import EXIT_OK
 from kft.rundir import layout
 from kft.sweep import folder as sweep_folder
 from kft.training import checkpoint
@@ -54,7 +55,7 @@ def table(out):
 def random_sweep(tiny_bert, mrpc_dir, backend, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("sweep") / "random")
     done = run_kft(*random_args(tiny_bert, mrpc_dir, out), backend=backend)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     return out, done
 
 
@@ -108,7 +109,7 @@ def test_the_same_command_again_trains_nothing(random_sweep, tiny_bert,
     stamps = [os.stat(os.path.join(d, rundir.METRICS)).st_mtime_ns
               for d in sweep_folder.trial_dirs(out)]
     again = run_kft(*random_args(tiny_bert, mrpc_dir, out), backend=backend)
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.returncode == EXIT_OK, again.stderr[-3000:]
     assert again.stderr.count("already finished") == 3
     assert table(out) == before
     assert stamps == [os.stat(os.path.join(d, rundir.METRICS)).st_mtime_ns
@@ -122,7 +123,7 @@ def test_a_grid_search_covers_its_grid_exactly_once(tiny_bert, mrpc_dir,
                    "--smoke", f"preset={tiny_bert}", f"data_dir={mrpc_dir}",
                    "learning_rate=1e-3,1e-2", "warmup_fraction=0,0.1",
                    "verbose=0", f"output_dir={out}", backend=backend)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     rows = table(out)
     assert [r["values"] for r in rows] == [
         {"learning_rate": r, "warmup_fraction": w}
@@ -144,7 +145,7 @@ def test_a_killed_sweep_ends_with_the_uninterrupted_table(
                                            rundir.METRICS))
 
     again = run_kft(*args, backend=backend)
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.returncode == EXIT_OK, again.stderr[-3000:]
     assert "trial 0 already finished" in again.stderr
     assert f"resuming {os.path.join(out, 'trials', '001')} from its backup" \
         in again.stderr

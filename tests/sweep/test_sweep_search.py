@@ -13,7 +13,7 @@ from support import ROOT
 from kft import rundir
 from kft.commands.cli import main
 from kft.commands.report import compare
-from kft.errors import KftError
+from kft.errors import EXIT_OK, KftError
 from kft.rundir import layout
 from kft.sweep import search as sweep
 from kft.sweep.trials import Outcome
@@ -201,7 +201,7 @@ def test_kft_report_lists_a_sweeps_trials(tmp_path):
 
 
 def test_sweep_help_names_the_options(capsys):
-    assert main(argv=["sweep", "--help"]) == 0
+    assert main(argv=["sweep", "--help"]) == EXIT_OK
     text = capsys.readouterr().out
     for words in ("--trials", "--algorithm", "random|bayesian|grid",
                   "--smoke", "max_hours", "low..high"):

@@ -18,7 +18,8 @@ it (`kft: error: process 1 (pid P) was killed by SIGKILL`), sends the
 others SIGTERM, and SIGKILL after `STOP_SECONDS` if they are stuck in a
 collective with the lost one; the command returns within about
 `STOP_SECONDS` of the loss. SIGTERM or SIGINT to the launcher goes to
-every process, which stop together after a step with a backup (exit 75).
+every process, which stop together after a step with a backup
+(`EXIT_INTERRUPTED`, 75).
 """
 
 import ctypes
@@ -32,7 +33,7 @@ import threading
 import time
 import uuid
 
-from kft.errors import KftError
+from kft.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, KftError
 from kft.runtime.distribute import environment
 
 STOP_SECONDS = 10.0  # after a loss, how long the others get to stop
@@ -56,7 +57,7 @@ def launch(recipe_args, backend, processes, devices_per_process=1,
             ones.
 
     Returns:
-        The exit status: 0, or the first failing process's.
+        The exit status: `EXIT_OK`, or the first failing process's.
     """
     check(backend, processes, devices_per_process)
     ports = _ports(port, processes if backend == "tensorflow" else 1)
@@ -161,7 +162,7 @@ class Group:
                 signal.signal(number, handler)
         for thread in self.threads:
             thread.join(timeout=5)
-        if status == 0 and self.results:
+        if status == EXIT_OK and self.results:
             print(self._result(), flush=True)
         return status
 
@@ -198,19 +199,20 @@ class Group:
         while True:
             codes = [p.poll() for p in self.processes]
             failed = [(i, c) for i, c in enumerate(codes)
-                      if c is not None and c != 0]
+                      if c is not None and c != EXIT_OK]
             if failed and self.signalled:  # stopping together, as asked
-                return self._stop_after(failed[0][0], 75)
+                return self._stop_after(failed[0][0], EXIT_INTERRUPTED)
             if failed:
                 return self._stop_after(*failed[0])
-            if all(c == 0 for c in codes):
-                return 0
+            if all(c == EXIT_OK for c in codes):
+                return EXIT_OK
             time.sleep(POLL_SECONDS)
 
     def _stop_after(self, index, code):
         """Stops the others after process `index` failed with `code`;
-        returns the group's status: 2 for bad input (a process said
-        `kft: error:`), 75 when a signal stopped it, else `code`."""
+        returns the group's status: `EXIT_BAD_INPUT` (a process said
+        `kft: error:`), `EXIT_INTERRUPTED` when a signal stopped it, else
+        `code`."""
         process = self.processes[index]
         for thread in self.threads[2 * index:2 * index + 2]:
             thread.join(timeout=5)  # its last words
@@ -218,19 +220,20 @@ class Group:
         if self.errors:
             print(f"kft: error: {self.errors[0]}", file=sys.stderr,
                   flush=True)
-        elif code == 75 and self.interrupted:
+        elif code == EXIT_INTERRUPTED and self.interrupted:
             print(self.interrupted, file=sys.stderr, flush=True)
-        elif code != 75:  # 75: stopped by a signal, the others stop too
+        elif code != EXIT_INTERRUPTED:  # the others stop by themselves too
             print(f"kft: error: process {index} (pid {process.pid}) "
                   f"{_how(code)}; stopping the other {len(others)} "
                   "process(es)", file=sys.stderr, flush=True)
-        if code != 75:
+        if code != EXIT_INTERRUPTED:
             for other in others:
                 _signal(other, signal.SIGTERM)
         # After a signal every process stops at the same step and process
         # 0 writes the backup: give it time. After a loss, a process stuck
         # in a collective with the lost one never ends by itself.
-        deadline = time.time() + (STOP_SECONDS if code != 75 else 300)
+        deadline = time.time() + (STOP_SECONDS if code != EXIT_INTERRUPTED
+                                  else 300)
         while time.time() < deadline and any(p.poll() is None
                                              for p in others):
             time.sleep(POLL_SECONDS)
@@ -239,7 +242,7 @@ class Group:
                 _signal(other, signal.SIGKILL)
                 other.wait()
         if self.errors:
-            return 2
+            return EXIT_BAD_INPUT
         return 128 - code if code < 0 else code
 
     def _forward(self, number, frame):
