@@ -21,7 +21,7 @@ import sys
 from kft import rundir, training
 from kft.errors import EXIT_OK, KftError, warn
 from kft.rundir import atomic
-from kft.runtime import backend
+from kft.runtime import backend, process
 from kft.version import __version__
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -106,15 +106,14 @@ def _on_tensorflow(run_dir, format, out, overwrite):
                    [ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]))
     command = [sys.executable, "-m", "kft", "export", run_dir, "--format",
                format, "--out", out, "--backend", "tensorflow"]
-    done = subprocess.run(command + (["--overwrite"] if overwrite else []),
-                          capture_output=True, text=True, env=env)
-    if done.returncode != EXIT_OK:
-        errors = [line for line in done.stderr.splitlines()
-                  if line.startswith("kft: error: ")]
-        if errors:
-            raise KftError(errors[-1][len("kft: error: "):])
+    done = process.run(command + (["--overwrite"] if overwrite else []),
+                       env=env, stdout=subprocess.DEVNULL, tail=None)
+    if done.code != EXIT_OK:
+        if done.kft_error is not None:
+            raise KftError(done.kft_error)
+        stderr = "\n".join(done.tail)
         raise RuntimeError(f"kft export on tensorflow failed (exit "
-                           f"{done.returncode}):\n{done.stderr[-3000:]}")
+                           f"{done.code}):\n{stderr[-3000:]}")
     return out
 
 

@@ -23,6 +23,7 @@ from support import ROOT
 import kft
 from kft import rundir
 from kft.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
+from kft.runtime import process
 from kft.runtime.distribute import launch
 from kft.training import checkpoint
 
@@ -141,7 +142,7 @@ def test_two_processes_train_on_images_as_one(backend, tiny_resnet,
 def _worker(launcher, index):
     """The pid of training process `index` under the launcher (for torch,
     the worker that its torchrun node started)."""
-    for pid in launch._descendants(launcher.pid):
+    for pid in process.descendants(launcher.pid):
         try:
             command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
             environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
@@ -177,7 +178,7 @@ def test_a_lost_process_stops_the_group_with_an_error(backend, tiny_bert,
     assert said and ("was killed by SIGKILL" in said[0]
                      or "exited with status" in said[0]), err[-3000:]
     assert not (tmp_path / "run" / "metrics.json").exists()
-    assert not launch._descendants(launcher.pid)
+    assert not process.descendants(launcher.pid)
 
 
 def test_a_killed_group_resumes_to_the_uninterrupted_result(
@@ -193,7 +194,7 @@ def test_a_killed_group_resumes_to_the_uninterrupted_result(
         assert launcher.poll() is None, launcher.stderr.read()[-4000:]
         assert time.time() < deadline
         time.sleep(0.01)
-    for pid in [launcher.pid, *launch._descendants(launcher.pid)]:
+    for pid in [launcher.pid, *process.descendants(launcher.pid)]:
         os.kill(pid, signal.SIGKILL)
     launcher.communicate()
     epoch, step = checkpoint.load(str(out))[0]["position"]
@@ -237,7 +238,7 @@ def test_sigterm_stops_every_process_at_the_same_step(
     assert len(said) == 1, err[-4000:]
     step = int(said[0].split("step ")[1].split(";")[0])
     assert checkpoint.load(str(out))[0]["position"] == [1, step]
-    assert not launch._descendants(launcher.pid)
+    assert not process.descendants(launcher.pid)
     again = _launch(backend, args)
     _, err = again.communicate(timeout=1200)
     assert again.returncode == EXIT_OK, err[-4000:]

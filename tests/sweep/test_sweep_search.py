@@ -15,8 +15,8 @@ from kft.commands.cli import main
 from kft.commands.report import compare
 from kft.errors import EXIT_OK, KftError
 from kft.rundir import layout
+from kft.runtime.process import Outcome
 from kft.sweep import search as sweep
-from kft.sweep.trials import Outcome
 
 MRPC = str(ROOT / "recipes" / "mrpc.py")
 
