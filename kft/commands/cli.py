@@ -19,6 +19,7 @@ unless `kft -v` asks for it.
 
 import dataclasses
 import json
+import os
 import sys
 
 import click
@@ -35,6 +36,7 @@ from kft.errors import (
 from kft.evaluation import evaluate, export, predict
 from kft.evaluation.report import terminal
 from kft.model import importer
+from kft.rundir import layout
 from kft.runtime import backend as backends
 from kft.runtime import quiet
 from kft.runtime.distribute import launch
@@ -188,9 +190,8 @@ def eval_(run_dir, backend, overrides):
     result = evaluate.evaluate(run_dir, **config.parse(overrides))
     click.echo(terminal(result))
     click.echo()
-    for suffix in (".json", ".md", evaluate.CONFUSION):
-        path = evaluate.eval_path(run_dir, result["split"], suffix)
-        click.echo(f"wrote {path}")
+    for name in layout.eval_files(result["split"]):
+        click.echo(f"wrote {os.path.join(run_dir, name)}")
 
 
 @cli.command("report")

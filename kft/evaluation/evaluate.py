@@ -15,7 +15,7 @@ from kft.config import overrides
 from kft.errors import KftError, warn
 from kft.evaluation import data as eval_data
 from kft.evaluation import report as eval_report
-from kft.rundir import plots
+from kft.rundir import layout, plots
 from kft.runtime import allocator, backend
 from kft.training import inference, scores
 
@@ -98,21 +98,13 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
         per_class=scores.per_class(matrix, names), timing=timing,
         worst=eval_report.worst_examples(examples, inputs["kind"], probs,
                                          names, worst))
-    rundir.write_json(eval_path(run_dir, split), result)
-    rundir.write_text(eval_path(run_dir, split, ".md"),
+    rundir.write_json(os.path.join(run_dir, layout.eval_json(split)),
+                      result)
+    rundir.write_text(os.path.join(run_dir, layout.eval_markdown(split)),
                       eval_report.markdown(run_dir, result))
     plots.save(plots.confusion_figure(matrix, names, title=split),
-               eval_path(run_dir, split, CONFUSION))
+               os.path.join(run_dir, layout.eval_confusion(split)))
     return result
-
-
-CONFUSION = "-confusion.png"  # eval-SPLIT-confusion.png
-
-
-def eval_path(run_dir, split, suffix=".json"):
-    """Where `evaluate` writes: `run_dir/eval-SPLIT.json` (or `.md`, or
-    `-confusion.png`)."""
-    return os.path.join(run_dir, f"eval-{split}{suffix}")
 
 
 def _check(run_dir, split, unknown):

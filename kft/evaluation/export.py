@@ -20,7 +20,7 @@ import sys
 
 from kft import rundir, training
 from kft.errors import EXIT_OK, KftError, warn
-from kft.rundir import atomic
+from kft.rundir import atomic, layout
 from kft.runtime import backend, process
 from kft.version import __version__
 
@@ -28,10 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))  # the folder holding the kft package
 
 # Format -> the artefact's name inside the output folder.
-FORMATS = {"keras": "model.keras", "saved_model": "saved_model",
-           "onnx": "model.onnx"}
+FORMATS = layout.EXPORT_ARTEFACTS
 ON_TENSORFLOW = ("saved_model", "onnx")
-MANIFEST = "export.json"
 
 
 def export(run_dir, format, out=None, overwrite=False):
@@ -61,7 +59,8 @@ def export(run_dir, format, out=None, overwrite=False):
     note = rundir.unfinished(run_dir, record)
     if note:
         warn(note)
-    out = os.path.abspath(out or os.path.join(run_dir, f"export-{format}"))
+    out = os.path.abspath(
+        out or os.path.join(run_dir, layout.export_folder(format)))
     if os.path.exists(out) and not overwrite:
         raise KftError(f"--out {out} already exists; choose another --out "
                        "or pass --overwrite")
@@ -81,7 +80,7 @@ def export(run_dir, format, out=None, overwrite=False):
             # called, which Keras's onnx export asks for otherwise.
             model.export(path, format=fmt, verbose=False,
                          input_signature=[model.input])
-        rundir.write_json(os.path.join(temporary, MANIFEST),
+        rundir.write_json(os.path.join(temporary, layout.EXPORT_MANIFEST),
                           describe(model, format, path, run_dir, record))
     return out
 
