@@ -1,6 +1,6 @@
-"""Issue 19's rough edges, each as a hostile but fair user met it: bad
-files and values get one `kft: error:` line naming them (exit 2), and the
-commands say what they are really doing."""
+"""What kft says to a hostile but fair user (issue 19): bad files and
+values get one `kft: error:` line naming them (exit 2), warnings read as
+`kft: warning:` lines, and the commands say what they are really doing."""
 
 import codecs
 import json
