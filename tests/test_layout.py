@@ -24,6 +24,8 @@ print(sorted(m for m in {heavy!r} if m in sys.modules))
     "import kft.commands.cli",
     "import kft; kft.data, kft.model, kft.Recipe, kft.TrainConfig",
     "from kft import config, rundir, runtime, data, model, commands",
+    "from kft.sweep import search, trials; from kft.evaluation import export",
+    "from kft.runtime import process; import kft.runtime.distribute.launch",
 ])
 def test_import_kft_loads_no_heavy_module(imports):
     done = subprocess.run(
