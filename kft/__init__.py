@@ -4,7 +4,7 @@ The public API, re-exported from the subpackages that define it:
 
 - `Recipe`, `TrainConfig` (`kft.config`);
 - `train`, `Result`, `load_model` (`kft.training`);
-- `evaluate` (`kft.commands.evaluate`), `main` (`kft.commands.cli`);
+- `evaluate` (`kft.evaluation.evaluate`), `main` (`kft.commands.cli`);
 - `backend` (`kft.runtime.backend`: `kft.backend.select("jax")`);
 - `data` and `model`, the subpackages recipes use.
 
@@ -14,9 +14,9 @@ backend can still be chosen (`kft.backend.select`) after it.
 
 from kft import data, model, training
 from kft.commands.cli import main
-from kft.commands.evaluate import evaluate
 from kft.config import Recipe, TrainConfig
 from kft.errors import KftError
+from kft.evaluation.evaluate import evaluate
 from kft.runtime import backend
 from kft.training.interrupt import Interrupted
 from kft.training.result import Result

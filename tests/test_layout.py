@@ -8,6 +8,8 @@ import sys
 import pytest
 from support import ROOT
 
+from kft.errors import EXIT_OK
+
 HEAVY = ("keras", "keras_hub", "tensorflow", "torch", "jax", "matplotlib",
          "keras_tuner")
 LIGHT = """
@@ -22,13 +24,15 @@ print(sorted(m for m in {heavy!r} if m in sys.modules))
     "import kft.commands.cli",
     "import kft; kft.data, kft.model, kft.Recipe, kft.TrainConfig",
     "from kft import config, rundir, runtime, data, model, commands",
+    "from kft.sweep import search, trials; from kft.evaluation import export",
+    "from kft.runtime import process; import kft.runtime.distribute.launch",
 ])
 def test_import_kft_loads_no_heavy_module(imports):
     done = subprocess.run(
         [sys.executable, "-c", LIGHT.format(imports=imports, heavy=HEAVY)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == EXIT_OK, done.stderr
     assert done.stdout.split("\n")[-2] == "[]"
 
 

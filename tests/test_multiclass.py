@@ -19,6 +19,7 @@ from sklearn.metrics import (
 import kft
 from kft.commands.cli import main
 from kft.data import text_folder
+from kft.errors import EXIT_OK
 from kft.training.losses import class_weights
 from recipes import text_classifier
 
@@ -107,7 +108,7 @@ def test_predict_export_and_report_take_four_classes(topics_run, topics_dir,
     out = tmp_path / "predictions.jsonl"
     test_csv = os.path.join(topics_dir, "test.csv")
     assert main(argv=["predict", run, "--input", test_csv, "--output",
-                      str(out)]) == 0
+                      str(out)]) == EXIT_OK
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     split = text_folder(topics_dir, "text", "topic").test
     assert len(rows) == len(split) and list(rows[0]) == [
@@ -118,12 +119,12 @@ def test_predict_export_and_report_take_four_classes(topics_run, topics_dir,
     assert [r["label"] for r in rows] == [TOPICS[i]
                                           for i in probs.argmax(axis=1)]
     capsys.readouterr()
-    assert main(argv=["predict", run, "shares rose ."]) == 0
+    assert main(argv=["predict", run, "shares rose ."]) == EXIT_OK
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].split("\t") == ["label", *(f"p_{c}" for c in TOPICS),
                                       "text"]
-    folder = kft.commands.export.export(run, "keras",
-                                        out=str(tmp_path / "export"))
+    folder = kft.evaluation.export.export(run, "keras",
+                                          out=str(tmp_path / "export"))
     manifest = kft.rundir.read_json(os.path.join(folder, "export.json"))
     assert manifest["class_names"] == TOPICS
     table = kft.commands.report.compare([run])

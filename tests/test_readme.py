@@ -13,6 +13,8 @@ import pytest
 from assets.images import write_image_folder
 from support import ROOT
 
+from kft.errors import EXIT_OK
+
 pytestmark = pytest.mark.integration
 PRELUDE = 'set -euo pipefail\nkft() { python -m kft "$@"; }\n'
 
@@ -34,7 +36,7 @@ def run_block(name, folder, backend):
     done = subprocess.run(["bash", "-c", PRELUDE + block(name)], cwd=folder,
                           env=env, capture_output=True, text=True,
                           timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     return done.stdout
 
 

@@ -12,6 +12,7 @@ from support import ROOT, run_kft
 
 import kft
 from kft.config.overrides import SMOKE
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 
 RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("[!_]*.py"))
 CLASSES = ("hotdog", "not-hotdog")
@@ -61,7 +62,7 @@ def test_recipe_smoke_runs_from_the_command_line(name, tiny_overrides,
                    "--smoke", *(f"{k}={v}" for k, v in
                                 tiny_overrides[name].items()),
                    "verbose=0", f"output_dir={out}")
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     printed = json.loads(done.stdout.strip().splitlines()[-1])
     assert printed["run_dir"] == str(out)
     assert np.isfinite(printed["loss"])
@@ -82,7 +83,7 @@ def test_recipes_import_without_side_effects(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)),
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
     # No files, and no backend: importing a recipe fixes no backend.
     assert done.stdout.split() == ["[]", "[]"]
 
@@ -148,7 +149,7 @@ def test_hotdog_strict_true_stops_at_a_corrupt_image(
     argv = ["run", str(ROOT / "recipes" / "hotdog.py"), f"data_dir={photos}",
             f"preset={tiny_resnet}", "image_size=32", "strict=true",
             f"output_dir={tmp_path / 'run'}"]
-    assert main(argv=argv) == 2
+    assert main(argv=argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"kft: error: {broken} ")
     assert "does not decode" in err[0] and "strict=False" in err[0]

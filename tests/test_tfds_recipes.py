@@ -11,6 +11,8 @@ import sys
 import pytest
 from support import ROOT
 
+from kft.errors import EXIT_OK
+
 pytestmark = pytest.mark.integration
 # `kft` as a user runs it, inside TFDS's mock.
 MOCKED_KFT = """
@@ -29,7 +31,7 @@ def mocked_kft(examples, *args, backend):
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "KERAS_BACKEND": backend,
              "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     return done.stdout
 
 

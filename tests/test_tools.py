@@ -13,6 +13,8 @@ import sys
 import pytest
 from support import ROOT
 
+from kft.errors import EXIT_OK
+
 TOOLS = sorted((ROOT / "tools").glob("*.py"))
 COMMANDS = [p.name for p in TOOLS if "__main__" in p.read_text()]
 LIBRARIES = [p.stem for p in TOOLS if "__main__" not in p.read_text()]
@@ -27,7 +29,7 @@ def run_in_checkout(*args):
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_tool_starts_from_a_checkout(name):
     done = run_in_checkout(f"tools/{name}", "--help")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == EXIT_OK, done.stderr
     assert "usage:" in done.stdout
 
 
@@ -36,7 +38,7 @@ def test_a_tool_library_imports_from_a_checkout(name):
     # as the tools that use it import it: `tools/` first on the path
     done = run_in_checkout(
         "-c", f"import sys; sys.path.insert(0, 'tools'); import {name}")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == EXIT_OK, done.stderr
 
 
 def test_the_peer_summarizes_the_step_clock_it_shares_with_kft():

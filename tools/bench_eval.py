@@ -44,7 +44,7 @@ import json, sys, time
 began = time.perf_counter()
 import kft
 from kft import rundir
-from kft.commands import eval_data
+from kft.evaluation import data as eval_data
 from kft.training import inference
 run_dir = sys.argv[1]
 record = rundir.read_run(run_dir)

@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kft.commands import sweep_results  # noqa: E402
 from kft.rundir.tables import markdown_table  # noqa: E402
+from kft.sweep import results as sweep_results  # noqa: E402
 
 HAND_PICKED = ROOT / "tools" / "results" / "mrpc_minilm.json"
 METRICS = ("accuracy", "f1", "auc", "loss")

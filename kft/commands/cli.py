@@ -19,27 +19,31 @@ unless `kft -v` asks for it.
 
 import dataclasses
 import json
+import os
 import sys
 
 import click
 
 from kft import config, errors, training
-from kft.commands import (
-    evaluate,
-    export,
-    launch,
-    predict,
-    report,
-    sweep,
-    sweep_space,
+from kft.commands import report
+from kft.errors import (
+    EXIT_ABORTED,
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    KftError,
 )
-from kft.commands.eval_report import terminal
-from kft.errors import KftError
+from kft.evaluation import evaluate, export, predict
+from kft.evaluation.report import terminal
 from kft.model import importer
+from kft.rundir import layout
 from kft.runtime import backend as backends
 from kft.runtime import quiet
+from kft.runtime.distribute import launch
+from kft.sweep import search as sweep
+from kft.sweep import space as sweep_space
 from kft.training import resume
-from kft.training.interrupt import EXIT_INTERRUPTED, Interrupted
+from kft.training.interrupt import Interrupted
 
 BACKEND = click.option(
     "--backend",
@@ -187,9 +191,8 @@ def eval_(run_dir, backend, overrides):
     result = evaluate.evaluate(run_dir, **config.parse(overrides))
     click.echo(terminal(result))
     click.echo()
-    for suffix in (".json", ".md", evaluate.CONFUSION):
-        path = evaluate.eval_path(run_dir, result["split"], suffix)
-        click.echo(f"wrote {path}")
+    for name in layout.eval_files(result["split"]):
+        click.echo(f"wrote {os.path.join(run_dir, name)}")
 
 
 @cli.command("report")
@@ -307,17 +310,17 @@ def main(recipe=None, argv=None):
         if recipe is not None:
             result = training.train(recipe.replace(**config.parse(argv)))
             print(json.dumps({"run_dir": result.run_dir, **result.metrics}))
-            return 0
+            return EXIT_OK
         status = cli.main(args=argv, prog_name="kft", standalone_mode=False)
-        return status if isinstance(status, int) else 0
+        return status if isinstance(status, int) else EXIT_OK
     except KftError as error:
         click.echo(f"kft: error: {error}", err=True)
-        return 2
+        return EXIT_BAD_INPUT
     except Interrupted as stopped:
         click.echo(f"kft: {stopped}", err=True)
         return EXIT_INTERRUPTED
     except click.exceptions.Abort:
-        return 130
+        return EXIT_ABORTED
     except click.ClickException as error:
         error.show()
         return error.exit_code

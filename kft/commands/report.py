@@ -12,8 +12,9 @@ import os
 
 from kft import rundir
 from kft.errors import KftError
-from kft.rundir import sweeps
 from kft.rundir.tables import markdown_table, text_table
+from kft.sweep import folder as sweep_folder
+from kft.sweep import record as sweep_record
 
 HEADER = ["run", "recipe", "backend", "status", "epochs", "best", "accuracy",
           "f1", "auc", "loss", "train s", "examples/s", "differences"]
@@ -56,10 +57,10 @@ def expand(paths):
     directories, in trial order."""
     found = []
     for path in paths:
-        if not sweeps.is_sweep(path):
+        if not sweep_record.is_sweep(path):
             found.append(path)
             continue
-        trials = sweeps.trial_dirs(path)
+        trials = sweep_folder.trial_dirs(path)
         if not trials:
             raise KftError(f"{path} is a sweep without trial run "
                            "directories yet; report it once a trial runs")

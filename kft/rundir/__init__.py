@@ -4,13 +4,11 @@
 - `atomic`: files and folders written whole or not at all;
 - `disk`: enough free space for a run's files, checked before training;
 - `plots`: `curves.png` and `confusion.png` (matplotlib, Agg);
-- `tables`: plain-text and Markdown tables for reports;
-- `sweeps`, `sweep_plot`: a sweep's folder (`kft sweep`) and its
-  `sweep.png`.
+- `tables`: plain-text and Markdown tables for reports.
 
 A leaf that any layer may use: it imports only `kft.errors` and
 `kft.version`, and imports no keras (matplotlib only inside the
-functions of `plots` and `sweep_plot`).
+functions of `plots`).
 """
 
 from kft.rundir.layout import (

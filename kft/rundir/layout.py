@@ -11,6 +11,15 @@
                   so its presence marks a finished run
     backup.npz    the training state of an unfinished run
                   (`kft.training.checkpoint`)
+    eval-SPLIT.json, eval-SPLIT.md, eval-SPLIT-confusion.png
+                  `kft eval`'s metrics, report and confusion matrix of a
+                  split (`eval_json`, `eval_markdown`, `eval_confusion`)
+    export-FORMAT/ `kft export`'s default folder (`export_folder`): the
+                  artefact (`EXPORT_ARTEFACTS`) and `export.json`
+
+A sweep's folder (`kft sweep`, `kft.sweep.folder`) holds `sweep.json`,
+`sweep.md`, `sweep.png`, the `best` link and `trials/NNN/` run
+directories (`SWEEP_*`).
 """
 
 import csv
@@ -27,9 +36,44 @@ CONFIG, ENV, HISTORY = "config.json", "env.json", "history.csv"
 MODEL, METRICS, BACKUP = "model.keras", "metrics.json", "backup.npz"
 CURVES, CONFUSION = "curves.png", "confusion.png"
 TENSORBOARD = "tensorboard"  # event files, with `tensorboard=true`
+# `kft export`'s folder: the artefact of each format, and its manifest.
+EXPORT_ARTEFACTS = {"keras": "model.keras", "saved_model": "saved_model",
+                    "onnx": "model.onnx"}
+EXPORT_MANIFEST = "export.json"
+# A sweep's folder (`kft.sweep.folder`); `kft.sweep.record` alone reads
+# and writes SWEEP_RECORD.
+SWEEP_RECORD, SWEEP_TABLE, SWEEP_PLOT = "sweep.json", "sweep.md", "sweep.png"
+SWEEP_BEST, SWEEP_TRIALS = "best", "trials"
 # The layout version of run directories. Raise it when a change makes older
 # run directories unreadable; `read_run` refuses any other.
 RUN_FORMAT = 1
+
+
+def eval_json(split):
+    """`kft eval`'s metrics of `split`: `eval-SPLIT.json`."""
+    return f"eval-{split}.json"
+
+
+def eval_markdown(split):
+    """`kft eval`'s readable report of `split`: `eval-SPLIT.md`."""
+    return f"eval-{split}.md"
+
+
+def eval_confusion(split):
+    """`kft eval`'s confusion matrix of `split`:
+    `eval-SPLIT-confusion.png`."""
+    return f"eval-{split}-confusion.png"
+
+
+def eval_files(split):
+    """The files `kft eval` of `split` writes, in that order."""
+    return eval_json(split), eval_markdown(split), eval_confusion(split)
+
+
+def export_folder(format):
+    """`kft export`'s default folder in a run directory:
+    `export-FORMAT`."""
+    return f"export-{format}"
 
 
 def default_path(name, backend):

@@ -5,7 +5,8 @@ private APIs it leans on.
   `KERAS_BACKEND`), before keras is imported;
 - `setup`: a run's process settings (devices, allocator, random bits,
   seeds, precision), undone when it ends, and their `env.json` record;
-- `distribute`: many devices and hosts with each engine's own means;
+- `distribute`: many devices and hosts with each engine's own means, and
+  the launcher of a local multi-process run (`distribute.launch`);
 - `allocator`: glibc settings that keep freed memory in the process;
 - `compat`: every private or version-specific API, with its fallback;
 - `quiet`: hides the native libraries' noise on the terminal.

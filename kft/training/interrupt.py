@@ -23,9 +23,9 @@ import signal
 import sys
 import threading
 
+from kft.errors import EXIT_INTERRUPTED
 from kft.runtime import quiet
 
-EXIT_INTERRUPTED = 75
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 

@@ -19,6 +19,7 @@ from kft.errors import KftError, warn
 from kft.rundir import atomic
 from kft.runtime import backend
 from kft.runtime.backend import BACKENDS
+from kft.runtime.distribute import environment
 from kft.training import checkpoint
 from kft.training.record import config_record
 
@@ -125,7 +126,7 @@ def check_processes(run_dir):
     env = rundir.read_json(os.path.join(run_dir, rundir.ENV)) \
         if os.path.exists(os.path.join(run_dir, rundir.ENV)) else {}
     processes = (env.get("distribution") or {}).get("processes", 1)
-    if processes > 1 and "WORLD_SIZE" not in os.environ:
+    if processes > 1 and environment.WORLD_SIZE not in os.environ:
         raise KftError(
             f"{run_dir} was trained by {processes} processes; resume it by "
             "running the command that started it again (e.g. kft run "

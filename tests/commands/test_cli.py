@@ -10,22 +10,24 @@ import pytest
 from support import ROOT, next_backend, run_kft
 
 from kft.commands.cli import main
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 
 MRPC = str(ROOT / "recipes" / "mrpc.py")
 
 
 def test_help_describes_every_command(capsys):
-    assert main(argv=["--help"]) == 0
+    assert main(argv=["--help"]) == EXIT_OK
     text = capsys.readouterr().out
     for command in ("run", "show", "preset"):
         assert command in text
-    assert main(argv=["run", "--help"]) == 0
+    assert main(argv=["run", "--help"]) == EXIT_OK
     text = capsys.readouterr().out
     assert "--backend" in text and "--smoke" in text and "key=value" in text
 
 
 def test_show_prints_the_resolved_config(capsys):
-    assert main(argv=["show", MRPC, "epochs=2", "learning_rate=3e-5"]) == 0
+    argv = ["show", MRPC, "epochs=2", "learning_rate=3e-5"]
+    assert main(argv=argv) == EXIT_OK
     shown = json.loads(capsys.readouterr().out)
     assert shown["recipe"] == "mrpc"
     assert shown["config"]["epochs"] == 2
@@ -56,7 +58,7 @@ def test_show_loads_no_backend():
 
 
 def test_show_smoke_uses_the_override_path(capsys):
-    assert main(argv=["show", MRPC, "--smoke", "epochs=2"]) == 0
+    assert main(argv=["show", MRPC, "--smoke", "epochs=2"]) == EXIT_OK
     config = json.loads(capsys.readouterr().out)["config"]
     assert (config["limit"], config["steps_per_epoch"]) == (16, 2)
     assert config["epochs"] == 2  # an explicit override beats --smoke
@@ -78,7 +80,7 @@ def test_bad_input_exits_2_with_one_line_and_no_run_dir(
     for key, value in (("preset", tiny_bert), ("data_dir", mrpc_dir)):
         if not any(a.startswith(key + "=") for a in args):
             argv.append(f"{key}={value}")
-    assert main(argv=argv) == 2
+    assert main(argv=argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("kft: error: ")
     assert words in err[0]
@@ -86,12 +88,12 @@ def test_bad_input_exits_2_with_one_line_and_no_run_dir(
 
 
 def test_missing_recipe_file_exits_2(capsys):
-    assert main(argv=["run", "recipes/nope.py"]) == 2
+    assert main(argv=["run", "recipes/nope.py"]) == EXIT_BAD_INPUT
     assert "recipes/nope.py' does not exist" in capsys.readouterr().err
 
 
 def test_unknown_backend_exits_2(capsys):
-    assert main(argv=["run", MRPC, "--backend", "pytorch"]) == 2
+    assert main(argv=["run", MRPC, "--backend", "pytorch"]) == EXIT_BAD_INPUT
     assert "'pytorch' is not one of 'torch', 'jax', 'tensorflow'" in (
         capsys.readouterr().err)
 
@@ -103,7 +105,7 @@ def smoke_run(tiny_bert, mrpc_dir, backend, tmp_path_factory):
     done = run_kft("run", MRPC, "--backend", backend, "--smoke",
                    f"preset={tiny_bert}", f"data_dir={mrpc_dir}",
                    f"output_dir={out}", "verbose=0")
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     return out, json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -139,7 +141,7 @@ def test_saved_model_predicts_the_same_on_another_backend(
     done = subprocess.run(
         [sys.executable, "-c", PREDICT, str(out), mrpc_dir, path],
         env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     pairs = kft.data.glue("mrpc", data_dir=mrpc_dir, limit=8).validation.x
     here = kft.load_model(str(out)).predict(pairs, verbose=0)
     np.testing.assert_allclose(np.load(path), here, atol=1e-4)

@@ -11,6 +11,7 @@ import pytest
 from kft import KftError, rundir
 from kft.commands.cli import main
 from kft.commands.report import HEADER, compare, config_differences
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 
 
 def variant(run, folder, seed, backend, finished=True, **metrics):
@@ -87,7 +88,7 @@ def test_config_differences_name_only_the_keys_that_differ():
 
 def test_cli_prints_the_table_and_writes_markdown(runs, tmp_path, capsys):
     out = tmp_path / "report.md"
-    assert main(argv=["report", *runs, "--out", str(out)]) == 0
+    assert main(argv=["report", *runs, "--out", str(out)]) == EXIT_OK
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].split()[:3] == ["run", "recipe", "backend"]
     assert printed[-1] == f"wrote {out}"
@@ -108,7 +109,7 @@ def test_a_folder_that_is_not_a_run_is_an_error_naming_it(runs, tmp_path,
     empty.mkdir()
     out = tmp_path / "report.md"
     assert main(argv=["report", runs[0], str(empty), "--out",
-                      str(out)]) == 2
+                      str(out)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0] == (f"kft: error: {empty / 'config.json'} does not exist; "

@@ -10,6 +10,7 @@ from assets.images import write_image_folder
 
 import kft
 from kft.commands.cli import main
+from kft.errors import EXIT_BAD_INPUT
 from kft.model.tiny import (
     IMAGE_FAMILIES,
     TEXT_FAMILIES,
@@ -87,7 +88,7 @@ def test_a_preset_without_a_classifier_is_one_clear_line(
             f"preset={request.getfixturevalue(preset)}",
             "label_column=topic" if recipe == "text_classifier" else
             "image_size=32", f"output_dir={out}"]
-    assert main(argv=argv) == 2
+    assert main(argv=argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("kft: error: preset=")
     assert words in err[0]

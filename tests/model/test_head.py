@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from support import ROOT, next_backend
 
+from kft.errors import EXIT_OK
 from kft.model.head import portable_head, sample
 
 
@@ -70,6 +71,6 @@ def test_first_batch_loss_matches_another_backend(tiny_bert, mrpc_dir,
         [sys.executable, "-c", code, json.dumps(settings)], cwd=ROOT,
         env=dict(os.environ, KERAS_BACKEND=next_backend(backend)),
         capture_output=True, text=True, timeout=300)
-    assert other.returncode == 0, other.stderr[-2000:]
+    assert other.returncode == EXIT_OK, other.stderr[-2000:]
     other_loss = float(other.stdout.split("LOSS")[-1])
     assert first_batch_loss(settings) == pytest.approx(other_loss, abs=1e-3)

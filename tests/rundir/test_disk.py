@@ -8,6 +8,7 @@ from support import ROOT
 
 from kft import KftError
 from kft.commands.cli import main
+from kft.errors import EXIT_BAD_INPUT
 from kft.rundir import disk
 
 Usage = namedtuple("Usage", "total used free")
@@ -37,7 +38,7 @@ def test_a_full_disk_fails_at_start_up_with_a_clear_message(
     out = tmp_path / "run"
     argv = ["run", str(ROOT / "recipes" / "mrpc.py"), f"preset={tiny_bert}",
             f"data_dir={mrpc_dir}", "limit=8", f"output_dir={out}"]
-    assert main(argv=argv) == 2
+    assert main(argv=argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
         f"kft: error: output_dir='{out}': its disk has 10 KB free, and this "

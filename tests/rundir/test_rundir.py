@@ -5,6 +5,7 @@ import re
 import pytest
 
 from kft import KftError, rundir
+from kft.errors import EXIT_BAD_INPUT
 from kft.training.record import config_record
 from kft.training.saving import load_model
 
@@ -162,7 +163,7 @@ def test_a_model_with_python_code_is_refused(lambda_run, capsys, command):
 
     run, marker = lambda_run
     before = sorted(os.listdir(run))
-    assert main(argv=[command[0], run, *command[1:]]) == 2
+    assert main(argv=[command[0], run, *command[1:]]) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     err = captured.err.strip().splitlines()
     assert len(err) == 1, err

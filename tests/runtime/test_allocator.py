@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from kft.errors import EXIT_OK
 from kft.runtime import allocator
 
 # Allocates and frees 64 MiB with malloc (as torch does for a tensor), then
@@ -52,7 +53,7 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 def faults(setup, script=FAULTS):
     out = subprocess.run([sys.executable, "-c", script.format(setup=setup)],
                          capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.returncode == EXIT_OK, out.stderr[-2000:]
     return int(out.stdout.split("FAULTS")[-1])
 
 

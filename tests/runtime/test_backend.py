@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from kft import KftError, TrainConfig, backend
+from kft.errors import EXIT_OK
 from kft.runtime import setup
 
 
@@ -37,7 +38,7 @@ def test_select_before_import_decides_the_backend(name):
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     out = subprocess.run([sys.executable, "-c", code], env=env, text=True,
                          capture_output=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.returncode == EXIT_OK, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == name
 
 
@@ -84,7 +85,7 @@ def test_one_device_jax_draws_sequential_threefry_bits():
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     out = subprocess.run([sys.executable, "-c", code], env=env, text=True,
                          capture_output=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.returncode == EXIT_OK, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "ok"
 
 

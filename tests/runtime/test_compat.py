@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from support import ROOT
 
+from kft.errors import EXIT_OK
 from kft.runtime import compat
 
 
@@ -172,7 +173,7 @@ def test_threefry_flag_is_set_or_left_to_jax(forced):
         [sys.executable, "-c", THREEFRY, forced], cwd=ROOT,
         env=dict(os.environ, KERAS_BACKEND="jax", KFT_PUBLIC_API=forced),
         capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
     assert done.stdout.split()[-1] == ("True" if forced == "0" else "False")
 
 
@@ -358,7 +359,7 @@ def test_jax_cpu_rewrites_only_on_jax_and_undone(backend, forced, chosen,
     done = subprocess.run(
         [sys.executable, "-c", REWRITES], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == expected
 
 
@@ -388,7 +389,7 @@ def test_configure_keeps_jax_rewrites_until_restored():
         [sys.executable, "-c", KEPT], cwd=ROOT,
         env=dict(os.environ, KERAS_BACKEND="jax", KFT_PUBLIC_API="0"),
         capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
     assert done.stdout.split("\n")[-3:-1] == ["True False", "True"]
 
 
@@ -445,7 +446,7 @@ def test_onednn_matmul_equals_torch_and_is_undone(forced, expected):
         [sys.executable, "-c", ONEDNN], cwd=ROOT,
         env=dict(os.environ, KERAS_BACKEND="torch", KFT_PUBLIC_API=forced),
         capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == expected
 
 
@@ -457,5 +458,5 @@ def test_onednn_matmul_only_on_torch():
         [sys.executable, "-c", code], cwd=ROOT,
         env=dict(os.environ, KERAS_BACKEND="jax", KFT_PUBLIC_API="0"),
         capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == "False"

@@ -20,6 +20,7 @@ from support import ROOT
 
 import kft
 from kft import rundir
+from kft.errors import EXIT_OK
 from kft.runtime import distribute
 from kft.runtime.distribute import Topology, batches
 
@@ -40,7 +41,7 @@ def _runs(spec, env):
     done = subprocess.run(
         [sys.executable, "tests/runtime/distributed_runs.py", json.dumps(spec)],
         capture_output=True, text=True, env=environ, timeout=900, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -87,7 +88,7 @@ def _torchrun(tiny_bert, mrpc_dir, out):
          "distribute=data_parallel", f"output_dir={out}/two"],
         capture_output=True, text=True, timeout=900, cwd=ROOT,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     from kft.config.overrides import SMOKE, parse
     from kft.training.trainer import prepare
     from recipes import mrpc

@@ -22,7 +22,9 @@ from support import ROOT
 
 import kft
 from kft import rundir
-from kft.commands import launch
+from kft.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
+from kft.runtime import process
+from kft.runtime.distribute import launch
 from kft.training import checkpoint
 
 pytestmark = pytest.mark.multiprocess
@@ -67,7 +69,7 @@ def runs(backend, tiny_bert, mrpc_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("multiprocess")
     process = _launch(backend, _args(tiny_bert, mrpc_dir, folder / "two"))
     out, err = process.communicate(timeout=1200)
-    assert process.returncode == 0, err[-4000:]
+    assert process.returncode == EXIT_OK, err[-4000:]
     one = kft.train(mrpc.recipe().replace(**dict(
         SETTINGS, preset=tiny_bert, data_dir=mrpc_dir,
         output_dir=str(folder / "one"))))
@@ -118,7 +120,7 @@ def test_two_processes_train_on_images_as_one(backend, tiny_resnet,
     process = _launch(backend, [f"{k}={v}" for k, v in dict(
         settings, output_dir=str(two)).items()], recipe=HOTDOG)
     _, err = process.communicate(timeout=1200)
-    assert process.returncode == 0, err[-4000:]
+    assert process.returncode == EXIT_OK, err[-4000:]
     one = kft.train(hotdog.recipe().replace(**dict(
         settings, output_dir=str(tmp_path / "one"))))
     mine = rundir.read_json(str(two / "metrics.json"))
@@ -140,7 +142,7 @@ def test_two_processes_train_on_images_as_one(backend, tiny_resnet,
 def _worker(launcher, index):
     """The pid of training process `index` under the launcher (for torch,
     the worker that its torchrun node started)."""
-    for pid in launch._descendants(launcher.pid):
+    for pid in process.descendants(launcher.pid):
         try:
             command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
             environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
@@ -169,14 +171,14 @@ def test_a_lost_process_stops_the_group_with_an_error(backend, tiny_bert,
     killed = time.time()
     _, err = launcher.communicate(timeout=STOP_BOUND + 60)
     took = time.time() - killed
-    assert launcher.returncode != 0
+    assert launcher.returncode != EXIT_OK
     assert took <= STOP_BOUND, took
     said = [line for line in err.splitlines() if line.startswith(
         "kft: error: process ")]
     assert said and ("was killed by SIGKILL" in said[0]
                      or "exited with status" in said[0]), err[-3000:]
     assert not (tmp_path / "run" / "metrics.json").exists()
-    assert not launch._descendants(launcher.pid)
+    assert not process.descendants(launcher.pid)
 
 
 def test_a_killed_group_resumes_to_the_uninterrupted_result(
@@ -192,7 +194,7 @@ def test_a_killed_group_resumes_to_the_uninterrupted_result(
         assert launcher.poll() is None, launcher.stderr.read()[-4000:]
         assert time.time() < deadline
         time.sleep(0.01)
-    for pid in [launcher.pid, *launch._descendants(launcher.pid)]:
+    for pid in [launcher.pid, *process.descendants(launcher.pid)]:
         os.kill(pid, signal.SIGKILL)
     launcher.communicate()
     epoch, step = checkpoint.load(str(out))[0]["position"]
@@ -200,7 +202,7 @@ def test_a_killed_group_resumes_to_the_uninterrupted_result(
 
     again = _launch(backend, args)
     _, err = again.communicate(timeout=1200)
-    assert again.returncode == 0, err[-4000:]
+    assert again.returncode == EXIT_OK, err[-4000:]
     assert "resuming" in err
     mine = rundir.read_json(str(out / "metrics.json"))
     theirs = rundir.read_json(str(runs["two"] / "metrics.json"))
@@ -230,16 +232,16 @@ def test_sigterm_stops_every_process_at_the_same_step(
         time.sleep(0.01)
     os.kill(launcher.pid, signal.SIGTERM)
     _, err = launcher.communicate(timeout=600)
-    assert launcher.returncode == 75, err[-4000:]
+    assert launcher.returncode == EXIT_INTERRUPTED, err[-4000:]
     said = [line for line in err.splitlines()
             if line.startswith("kft: interrupted at epoch 2, step ")]
     assert len(said) == 1, err[-4000:]
     step = int(said[0].split("step ")[1].split(";")[0])
     assert checkpoint.load(str(out))[0]["position"] == [1, step]
-    assert not launch._descendants(launcher.pid)
+    assert not process.descendants(launcher.pid)
     again = _launch(backend, args)
     _, err = again.communicate(timeout=1200)
-    assert again.returncode == 0, err[-4000:]
+    assert again.returncode == EXIT_OK, err[-4000:]
     for a, b in zip(kft.load_model(str(out)).get_weights(),
                     kft.load_model(str(runs["two"])).get_weights(),
                     strict=True):
@@ -254,11 +256,11 @@ def test_model_parallel_over_two_processes(backend, runs, tiny_bert,
                                       distribute="model_parallel"))
     _, err = launcher.communicate(timeout=1200)
     if backend != "jax":
-        assert launcher.returncode == 2, err[-3000:]
+        assert launcher.returncode == EXIT_BAD_INPUT, err[-3000:]
         assert (f"kft: error: distribute=model_parallel is not supported on "
                 f"{backend}") in err
         return
-    assert launcher.returncode == 0, err[-4000:]
+    assert launcher.returncode == EXIT_OK, err[-4000:]
     topology = rundir.read_json(str(tmp_path / "run" / "env.json"))[
         "distribution"]
     assert topology["mesh_shape"] == [2, 2] and topology["processes"] == 2
@@ -279,7 +281,7 @@ def test_a_topology_that_cannot_work_is_refused_before_training(
              "--processes", "2", "--port", str(port),
              *_args(tiny_bert, mrpc_dir, tmp_path / "a")], cwd=ROOT,
             capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2
+    assert done.returncode == EXIT_BAD_INPUT
     assert f"kft: error: --port {port}: port {port} on 127.0.0.1 is in " \
            "use" in done.stderr
     done = subprocess.run(
@@ -287,7 +289,7 @@ def test_a_topology_that_cannot_work_is_refused_before_training(
          "--processes", "2", *_devices(backend),
          *_args(tiny_bert, mrpc_dir, tmp_path / "b", batch_size=7)],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.returncode == EXIT_BAD_INPUT, done.stderr[-3000:]
     replicas = 4 if backend == "jax" else 2
     assert f"batch_size=7 does not split evenly over {replicas} replicas" in (
         done.stderr)

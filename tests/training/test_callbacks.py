@@ -6,6 +6,7 @@ from support import ROOT, run_kft
 
 import kft
 from kft import rundir
+from kft.errors import EXIT_BAD_INPUT
 
 
 def test_a_blown_up_loss_stops_through_the_cli_and_keeps_the_best_model(
@@ -19,7 +20,7 @@ def test_a_blown_up_loss_stops_through_the_cli_and_keeps_the_best_model(
                    "steps_per_epoch=1", "optimizer=sgd", "momentum=0",
                    "schedule=constant", "learning_rate=1e30", "verbose=0",
                    f"output_dir={out}", backend=backend)
-    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.returncode == EXIT_BAD_INPUT, done.stderr[-3000:]
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("kft: error: the loss became ")
     assert "at epoch 2, step 1; the best model so far is kept in " \

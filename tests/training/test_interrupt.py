@@ -16,8 +16,9 @@ from support import ROOT
 import kft
 from kft import rundir
 from kft.commands.cli import main
+from kft.errors import EXIT_INTERRUPTED, EXIT_OK
 from kft.training import checkpoint
-from kft.training.interrupt import EXIT_INTERRUPTED, Interrupted, Signals
+from kft.training.interrupt import Interrupted, Signals
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +93,7 @@ def test_a_signal_mid_epoch_backs_up_the_step_and_resumes_exactly(
     assert not (out / rundir.METRICS).exists()
     assert err.count("Traceback") == 0
 
-    assert main(argv=["resume", str(out)]) == 0
+    assert main(argv=["resume", str(out)]) == EXIT_OK
     assert (f"resuming {out} from its backup: epoch 2, after step {step}"
             in capsys.readouterr().err)
     _assert_same_run(out, reference)
@@ -107,7 +108,7 @@ def test_a_second_signal_exits_at_once_and_the_backup_stays_valid(
     assert "second signal" in err or SAID.search(err), err[-3000:]
     meta, _ = checkpoint.load(str(out))  # whole: the old one or the new
     assert meta["position"][0] == 1
-    assert main(argv=["resume", str(out)]) == 0
+    assert main(argv=["resume", str(out)]) == EXIT_OK
     _assert_same_run(out, reference)
 
 

@@ -14,6 +14,7 @@ from support import ROOT
 import kft
 from kft import rundir
 from kft.commands.cli import main
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 from kft.training import checkpoint, resume
 from kft.training.record import config_record
 
@@ -72,7 +73,7 @@ def test_a_killed_run_resumes_to_the_same_weights_and_metrics(
     epoch, step = checkpoint.load(str(killed))[0]["position"]
     assert epoch < 2 and 0 < step < 4, (epoch, step)  # mid-epoch
 
-    assert main(argv=["resume", str(killed), "verbose=2"]) == 0
+    assert main(argv=["resume", str(killed), "verbose=2"]) == EXIT_OK
     said = capsys.readouterr()
     assert f"resuming {killed} from its backup: epoch {epoch + 1}, after " \
            f"step {step}" in said.err
@@ -111,7 +112,7 @@ def mrpc_recipe(tiny_bert, mrpc_dir, tmp_path):
 
 
 def _fails(argv, capsys, *words):
-    assert main(argv=argv) == 2
+    assert main(argv=argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("kft: error: "), err
     for word in words:

@@ -11,6 +11,10 @@ its engine:
 - PyTorch (`kft.runtime.distribute.torch`): Keras has no torch engine, so kft
   averages gradients over the processes that `torchrun` starts.
 
+`launch` (`kft run --processes N`) starts such processes on one machine,
+setting the environment variables (`environment`) that these modules and
+the engines read back.
+
 Everywhere, `batch_size` stays the global batch, split evenly over the
 replicas; each step is one global batch, so the learning-rate schedule
 counts global steps. Each engine says how a process shares the global

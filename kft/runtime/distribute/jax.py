@@ -10,6 +10,7 @@ environment variables (on a TPU VM pod slice JAX finds its peers itself).
 import os
 
 from kft.errors import KftError
+from kft.runtime.distribute import environment
 from kft.runtime.distribute.topology import Share, Topology, resolve
 
 # Megatron-style sharding of BERT-family (KerasHub TransformerEncoder)
@@ -25,8 +26,7 @@ LAYOUT = {
     r".*feedforward_intermediate_dense/bias": ("model",),
     r".*feedforward_output_dense/kernel": ("model", None),
 }
-ENVIRONMENT = ("KERAS_DISTRIBUTION_JOB_ADDRESSES",
-               "KERAS_DISTRIBUTION_NUM_PROCESSES")
+ENVIRONMENT = (environment.JOB_ADDRESSES, environment.NUM_PROCESSES)
 
 
 def configure(config):

@@ -20,6 +20,7 @@ import os
 
 from kft.errors import KftError
 from kft.runtime import compat
+from kft.runtime.distribute import environment
 from kft.runtime.distribute.topology import Share, Topology, resolve
 
 
@@ -27,7 +28,7 @@ def configure(config):
     """Creates the strategy for this run (None for a single device)."""
     import tensorflow as tf
 
-    cluster = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    cluster = json.loads(os.environ.get(environment.TF_CONFIG) or "{}")
     workers = sum(len(v) for k, v in cluster.get("cluster", {}).items()
                   if k in ("chief", "worker"))
     tpu = bool(os.environ.get("TPU_NAME") or glob.glob("/dev/accel*"))

@@ -23,7 +23,7 @@ import os
 import socket
 
 from kft.errors import KftError
-from kft.runtime.distribute import batches
+from kft.runtime.distribute import batches, environment
 from kft.runtime.distribute.topology import (
     Share,
     Topology,
@@ -45,7 +45,7 @@ class Engine:
 
 def configure(config):
     """Joins the `torchrun` process group for `data_parallel`."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = int(os.environ.get(environment.WORLD_SIZE, "1"))
     strategy = resolve(config.distribute, world)
     if strategy == "model_parallel":
         raise KftError(
@@ -59,7 +59,7 @@ def configure(config):
                 "each would train alone and write the same run; use "
                 "distribute=data_parallel (or auto)")
         return Topology(devices=(_device(),)), None
-    if "WORLD_SIZE" not in os.environ:
+    if environment.WORLD_SIZE not in os.environ:
         raise KftError("distribute=data_parallel on torch needs one process "
                        f"per device, started by torchrun: {LAUNCH}")
     if config.precision == "mixed_float16":
@@ -92,7 +92,7 @@ def _join(world):
     import torch.distributed as dist
 
     if torch.cuda.is_available():
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(int(os.environ.get(environment.LOCAL_RANK, "0")))
     if not dist.is_initialized():
         dist.init_process_group(
             "nccl" if torch.cuda.is_available() else "gloo")

@@ -1,6 +1,6 @@
-"""Issue 19's rough edges, each as a hostile but fair user met it: bad
-files and values get one `kft: error:` line naming them (exit 2), and the
-commands say what they are really doing."""
+"""What kft says to a hostile but fair user (issue 19): bad files and
+values get one `kft: error:` line naming them (exit 2), warnings read as
+`kft: warning:` lines, and the commands say what they are really doing."""
 
 import codecs
 import json
@@ -16,7 +16,7 @@ from support import ROOT, run_kft
 import kft
 from kft import KftError, rundir
 from kft.commands.cli import main
-from kft.errors import KftWarning
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK, KftWarning
 from kft.model.presets import check
 from kft.training import resume
 
@@ -25,7 +25,7 @@ HOTDOG = str(ROOT / "recipes" / "hotdog.py")
 
 
 def _one_error_line(done, *words):
-    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.returncode == EXIT_BAD_INPUT, done.stderr[-3000:]
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("kft: error: "), errors
     for word in words:
@@ -91,7 +91,7 @@ def test_a_damaged_run_json_is_named(tiny_mrpc_run, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(tiny_mrpc_run.run_dir, run)
     (run / "config.json").write_text('{"recipe": "mrpc", "con')
-    assert main(argv=["eval", str(run)]) == 2
+    assert main(argv=["eval", str(run)]) == EXIT_BAD_INPUT
     assert f"{run / 'config.json'} is not readable JSON" in (
         capsys.readouterr().err)
     (run / "config.json").write_text(
@@ -115,7 +115,7 @@ def unfinished(tiny_mrpc_run, tmp_path):
 
 def test_eval_predict_export_warn_about_an_unfinished_run(unfinished,
                                                           tmp_path):
-    from kft.commands import evaluate, export, predict
+    from kft.evaluation import evaluate, export, predict
 
     history = (unfinished / "history.csv").read_text().splitlines()
     words = (f"{unfinished} is an unfinished run (no metrics.json): its "
@@ -134,7 +134,7 @@ def test_eval_predict_export_warn_about_an_unfinished_run(unfinished,
 
 def test_export_folders_get_the_run_directory_s_modes(tiny_mrpc_run,
                                                       tmp_path):
-    from kft.commands.export import export
+    from kft.evaluation.export import export
 
     out = export(tiny_mrpc_run.run_dir, "keras", str(tmp_path / "out"))
     umask = os.umask(0)
@@ -178,7 +178,7 @@ def test_show_needs_no_backend_and_takes_one():
             "'torch', 'jax') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == EXIT_OK, done.stderr
     config = json.loads(done.stdout.split("HEAVY")[0])["config"]
     assert config["epochs"] == 2
     assert done.stdout.split("HEAVY")[1].strip() == "[]"
@@ -206,7 +206,7 @@ def test_data_warnings_read_as_kft_messages(hotdog_photos, tiny_resnet,
     done = run_kft("run", HOTDOG, "--smoke", f"preset={tiny_resnet}",
                    f"data_dir={photos}", "image_size=32", "verbose=0",
                    f"output_dir={tmp_path / 'run'}")
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     assert (f"kft: warning: skipped 1 unreadable image(s) under {photos}: "
             f"{broken}; remove them, or set strict=true") in done.stderr
     assert "hotdog.py:" not in done.stderr and "Warning:" not in done.stderr

@@ -1,14 +1,15 @@
-"""kft/commands/sweep_space.py: `kft sweep`'s arguments, checked against
+"""kft/sweep/space.py: `kft sweep`'s arguments, checked against
 the recipe's config before any trial starts."""
 
 import pytest
 from support import ROOT
 
 from kft import config
-from kft.commands import sweep_space, sweep_tuner
 from kft.commands.cli import main
-from kft.commands.sweep_space import Dim
-from kft.errors import KftError
+from kft.errors import EXIT_BAD_INPUT, KftError
+from kft.sweep import space as sweep_space
+from kft.sweep import tuner as sweep_tuner
+from kft.sweep.space import Dim
 
 MRPC = str(ROOT / "recipes" / "mrpc.py")
 
@@ -121,7 +122,7 @@ def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(
     out = tmp_path / "sweep"
     argv = ["sweep", MRPC, "learning_rate=1e-3..1e-2", "epochs=x,2",
             f"output_dir={out}"]
-    assert main(argv=argv) == 2
+    assert main(argv=argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["kft: error: epochs='x' is not a valid int"]
     assert not out.exists()

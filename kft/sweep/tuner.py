@@ -8,7 +8,7 @@ files: it starts the same oracle afresh, with the same seed, and replays
 the search. The oracles are deterministic given their seed and the
 scores they are told, so the replay proposes the same values in the same
 order; a trial that already finished gives its recorded score without
-training (`kft.commands.sweep`). This uses KerasTuner's public API only,
+training (`kft.sweep.search`). This uses KerasTuner's public API only,
 and also works for grid search, whose position KerasTuner 1.4.8 does not
 save (keras-team/keras-tuner#1055). KerasTuner's files go to a temporary
 folder, deleted afterwards.
@@ -56,7 +56,7 @@ class SweepTuner:
 
 def hyperparameters(dims):
     """The KerasTuner `HyperParameters` search space of `dims`, a list of
-    `kft.commands.sweep_space.Dim`."""
+    `kft.sweep.space.Dim`."""
     import keras_tuner
 
     space = keras_tuner.HyperParameters()

@@ -1,35 +1,41 @@
-"""kft/rundir/sweeps.py and sweep_plot.py: a sweep folder's layout, its
-`best` link, and `sweep.png`."""
+"""kft/sweep/folder.py, record.py and plot.py: a sweep folder's layout,
+its `best` link, and `sweep.png`."""
 
 import os
 
-from kft.rundir import sweep_plot, sweeps
+from kft.rundir import layout
+from kft.sweep import folder as sweep_folder
+from kft.sweep import plot as sweep_plot
+from kft.sweep import record as sweep_record
 
 
 def test_trial_dirs_are_the_existing_trials_in_order(tmp_path):
     for number in (10, 2, 0):
-        os.makedirs(sweeps.trial_path(str(tmp_path), number))
+        os.makedirs(sweep_folder.trial_path(str(tmp_path), number))
     (tmp_path / "trials" / "notes").mkdir()
-    assert sweeps.trial_path("s", 7) == os.path.join("s", "trials", "007")
-    assert sweeps.trial_dirs(str(tmp_path)) == [
+    assert sweep_folder.trial_path("s", 7) == os.path.join("s", "trials",
+                                                           "007")
+    assert sweep_folder.trial_dirs(str(tmp_path)) == [
         str(tmp_path / "trials" / n) for n in ("000", "002", "010")]
-    assert sweeps.trial_dirs(str(tmp_path / "none")) == []
-    assert not sweeps.is_sweep(str(tmp_path))
-    (tmp_path / sweeps.RECORD).write_text("{}")
-    assert sweeps.is_sweep(str(tmp_path))
+    assert sweep_folder.trial_dirs(str(tmp_path / "none")) == []
+    assert not sweep_record.is_sweep(str(tmp_path))
+    (tmp_path / layout.SWEEP_RECORD).write_text("{}")
+    assert sweep_record.is_sweep(str(tmp_path))
 
 
 def test_the_best_link_is_relative_and_replaced(tmp_path):
     for number in (0, 1):
-        os.makedirs(sweeps.trial_path(str(tmp_path), number))
-    sweeps.link_best(str(tmp_path), sweeps.trial_path(str(tmp_path), 0))
-    link = tmp_path / sweeps.BEST
+        os.makedirs(sweep_folder.trial_path(str(tmp_path), number))
+    sweep_folder.link_best(str(tmp_path),
+                           sweep_folder.trial_path(str(tmp_path), 0))
+    link = tmp_path / layout.SWEEP_BEST
     assert os.readlink(link) == os.path.join("trials", "000")
-    sweeps.link_best(str(tmp_path), sweeps.trial_path(str(tmp_path), 1))
+    sweep_folder.link_best(str(tmp_path),
+                           sweep_folder.trial_path(str(tmp_path), 1))
     assert os.readlink(link) == os.path.join("trials", "001")
     assert link.resolve() == (tmp_path / "trials" / "001").resolve()
     assert sorted(os.listdir(tmp_path)) == ["best", "trials"]
-    sweeps.link_best(str(tmp_path), None)
+    sweep_folder.link_best(str(tmp_path), None)
     assert not os.path.lexists(link)
 
 

@@ -19,19 +19,17 @@ import subprocess
 import sys
 
 from kft import rundir, training
-from kft.errors import KftError, warn
-from kft.rundir import atomic
-from kft.runtime import backend
+from kft.errors import EXIT_OK, KftError, warn
+from kft.rundir import atomic, layout
+from kft.runtime import backend, process
 from kft.version import __version__
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))  # the folder holding the kft package
 
 # Format -> the artefact's name inside the output folder.
-FORMATS = {"keras": "model.keras", "saved_model": "saved_model",
-           "onnx": "model.onnx"}
+FORMATS = layout.EXPORT_ARTEFACTS
 ON_TENSORFLOW = ("saved_model", "onnx")
-MANIFEST = "export.json"
 
 
 def export(run_dir, format, out=None, overwrite=False):
@@ -61,7 +59,8 @@ def export(run_dir, format, out=None, overwrite=False):
     note = rundir.unfinished(run_dir, record)
     if note:
         warn(note)
-    out = os.path.abspath(out or os.path.join(run_dir, f"export-{format}"))
+    out = os.path.abspath(
+        out or os.path.join(run_dir, layout.export_folder(format)))
     if os.path.exists(out) and not overwrite:
         raise KftError(f"--out {out} already exists; choose another --out "
                        "or pass --overwrite")
@@ -81,7 +80,7 @@ def export(run_dir, format, out=None, overwrite=False):
             # called, which Keras's onnx export asks for otherwise.
             model.export(path, format=fmt, verbose=False,
                          input_signature=[model.input])
-        rundir.write_json(os.path.join(temporary, MANIFEST),
+        rundir.write_json(os.path.join(temporary, layout.EXPORT_MANIFEST),
                           describe(model, format, path, run_dir, record))
     return out
 
@@ -106,15 +105,14 @@ def _on_tensorflow(run_dir, format, out, overwrite):
                    [ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]))
     command = [sys.executable, "-m", "kft", "export", run_dir, "--format",
                format, "--out", out, "--backend", "tensorflow"]
-    done = subprocess.run(command + (["--overwrite"] if overwrite else []),
-                          capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        errors = [line for line in done.stderr.splitlines()
-                  if line.startswith("kft: error: ")]
-        if errors:
-            raise KftError(errors[-1][len("kft: error: "):])
+    done = process.run(command + (["--overwrite"] if overwrite else []),
+                       env=env, stdout=subprocess.DEVNULL, tail=None)
+    if done.code != EXIT_OK:
+        if done.kft_error is not None:
+            raise KftError(done.kft_error)
+        stderr = "\n".join(done.tail)
         raise RuntimeError(f"kft export on tensorflow failed (exit "
-                           f"{done.returncode}):\n{done.stderr[-3000:]}")
+                           f"{done.code}):\n{stderr[-3000:]}")
     return out
 
 

@@ -1,9 +1,9 @@
-"""kft/eval_report.py: worst examples, terminal tables and Markdown."""
+"""kft/evaluation/report.py: worst examples, terminal tables and Markdown."""
 
 import numpy as np
 
-from kft.commands.eval_report import markdown, terminal, worst_examples
 from kft.data import Split
+from kft.evaluation.report import markdown, terminal, worst_examples
 
 
 def test_worst_examples_name_inputs_classes_and_probabilities():

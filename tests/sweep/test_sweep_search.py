@@ -1,7 +1,7 @@
-"""kft/commands/sweep.py with KerasTuner's real oracles and a stand-in for
+"""kft/sweep/search.py with KerasTuner's real oracles and a stand-in for
 `kft run`: which trials run, in what order, how often, and what a sweep
 that goes on after a stop does. No model is trained here (the
-subprocess tests are tests/commands/test_sweep.py)."""
+subprocess tests are tests/sweep/test_sweep.py)."""
 
 import itertools
 import math
@@ -11,12 +11,12 @@ import pytest
 from support import ROOT
 
 from kft import rundir
-from kft.commands import sweep
 from kft.commands.cli import main
 from kft.commands.report import compare
-from kft.commands.sweep_trials import Outcome
-from kft.errors import KftError
-from kft.rundir import sweeps
+from kft.errors import EXIT_OK, KftError
+from kft.rundir import layout
+from kft.runtime.process import Outcome
+from kft.sweep import search as sweep
 
 MRPC = str(ROOT / "recipes" / "mrpc.py")
 
@@ -56,7 +56,7 @@ def run(tmp_path, items, fake, **options):
     out = tmp_path / "sweep"
     table = sweep.sweep(MRPC, [*items, f"output_dir={out}"], "torch",
                         runner=fake, **options)
-    return table, rundir.read_json(str(out / sweeps.RECORD)), out
+    return table, rundir.read_json(str(out / layout.SWEEP_RECORD)), out
 
 
 def values(record):
@@ -74,11 +74,11 @@ def test_grid_runs_every_combination_once(tmp_path):
     assert fake.calls == list(range(6))
     assert record["status"] == "finished"
     assert record["best"]["values"] == {"learning_rate": 1e-3, "epochs": 1}
-    assert os.readlink(out / sweeps.BEST) == os.path.join("trials", "002")
+    assert os.readlink(out / layout.SWEEP_BEST) == os.path.join("trials", "002")
     assert [line.split()[0] for line in table.splitlines()[1:7]] == [
         "0", "1", "2", "3", "4", "5"]
     assert "2 *" in table and "best: trial 2 (learning_rate=0.001" in table
-    for name in (sweeps.TABLE, sweeps.PLOT):
+    for name in (layout.SWEEP_TABLE, layout.SWEEP_PLOT):
         assert (out / name).is_file()
 
 
@@ -105,7 +105,7 @@ def test_a_stopped_sweep_goes_on_and_trains_nothing_twice(tmp_path,
     first = FakeRun({1: "interrupt"})
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path, items, first, algorithm=algorithm, trials=4)
-    stopped = rundir.read_json(str(tmp_path / "sweep" / sweeps.RECORD))
+    stopped = rundir.read_json(str(tmp_path / "sweep" / layout.SWEEP_RECORD))
     assert [r["status"] for r in stopped["trials"]] == ["finished",
                                                         "stopped"]
     assert stopped["status"] == "stopped"
@@ -145,7 +145,7 @@ def test_three_failures_in_a_row_stop_the_sweep(tmp_path):
     fake = FakeRun({0: 1, 1: 1, 2: 1})
     with pytest.raises(KftError, match="failed trials in a row"):
         run(tmp_path, ["learning_rate=1e-5..1e-1:log"], fake, trials=5)
-    record = rundir.read_json(str(tmp_path / "sweep" / sweeps.RECORD))
+    record = rundir.read_json(str(tmp_path / "sweep" / layout.SWEEP_RECORD))
     assert [r["status"] for r in record["trials"]] == ["failed"] * 3
     assert record["status"] == "stopped"
 
@@ -201,7 +201,7 @@ def test_kft_report_lists_a_sweeps_trials(tmp_path):
 
 
 def test_sweep_help_names_the_options(capsys):
-    assert main(argv=["sweep", "--help"]) == 0
+    assert main(argv=["sweep", "--help"]) == EXIT_OK
     text = capsys.readouterr().out
     for words in ("--trials", "--algorithm", "random|bayesian|grid",
                   "--smoke", "max_hours", "low..high"):

@@ -18,21 +18,22 @@ it (`kft: error: process 1 (pid P) was killed by SIGKILL`), sends the
 others SIGTERM, and SIGKILL after `STOP_SECONDS` if they are stuck in a
 collective with the lost one; the command returns within about
 `STOP_SECONDS` of the loss. SIGTERM or SIGINT to the launcher goes to
-every process, which stop together after a step with a backup (exit 75).
+every process, which stop together after a step with a backup
+(`EXIT_INTERRUPTED`, 75).
 """
 
-import ctypes
 import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 import uuid
 
-from kft.errors import KftError
+from kft.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, KftError
+from kft.runtime import process
+from kft.runtime.distribute import environment
 
 STOP_SECONDS = 10.0  # after a loss, how long the others get to stop
 POLL_SECONDS = 0.1
@@ -55,7 +56,7 @@ def launch(recipe_args, backend, processes, devices_per_process=1,
             ones.
 
     Returns:
-        The exit status: 0, or the first failing process's.
+        The exit status: `EXIT_OK`, or the first failing process's.
     """
     check(backend, processes, devices_per_process)
     ports = _ports(port, processes if backend == "tensorflow" else 1)
@@ -108,8 +109,8 @@ def _ports(first, count):
 
 def _command(backend, recipe_args, index, processes, devices, ports):
     """`(argv, environment)` of process `index`."""
-    env = dict(os.environ, KERAS_BACKEND=backend, KFT_PROCESS_INDEX=str(index),
-               PYTHONUNBUFFERED="1")
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
+    env[environment.PROCESS_INDEX] = str(index)
     run = ["-m", "kft", "run", *recipe_args]
     if backend == "torch":
         rendezvous = f"127.0.0.1:{ports[0]}"
@@ -118,15 +119,15 @@ def _command(backend, recipe_args, index, processes, devices, ports):
                  "--rdzv-backend=c10d", f"--rdzv-endpoint={rendezvous}",
                  f"--rdzv-id={_RUN_ID}", "--max-restarts=0", *run], env)
     if backend == "jax":
-        env.update(KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{ports[0]}",
-                   KERAS_DISTRIBUTION_NUM_PROCESSES=str(processes),
-                   KERAS_DISTRIBUTION_PROCESS_ID=str(index))
+        env.update({environment.JOB_ADDRESSES: f"127.0.0.1:{ports[0]}",
+                    environment.NUM_PROCESSES: str(processes),
+                    environment.PROCESS_ID: str(index)})
         flags = os.environ.get("XLA_FLAGS", "")
         env["XLA_FLAGS"] = (f"{flags} --xla_force_host_platform_device_count="
                             f"{devices}").strip()
     else:
         workers = [f"127.0.0.1:{p}" for p in ports]
-        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
+        env[environment.TF_CONFIG] = json.dumps({"cluster": {"worker": workers},
                                        "task": {"type": "worker",
                                                 "index": index}})
     return [sys.executable, *run], env
@@ -143,8 +144,7 @@ class Group:
 
     def __init__(self, commands, agents=False):
         self.commands, self.agents = commands, agents
-        self.processes, self.threads, self.results = [], [], []
-        self.errors = []  # the processes' own `kft: error:` messages
+        self.children, self.processes, self.results = [], [], []
         self.interrupted, self.signalled = None, None
         self.lock = threading.Lock()
 
@@ -158,38 +158,33 @@ class Group:
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
-        for thread in self.threads:
-            thread.join(timeout=5)
-        if status == 0 and self.results:
+        for child in self.children:
+            child.join(timeout=5)
+        if status == EXIT_OK and self.results:
             print(self._result(), flush=True)
         return status
 
     def _start(self, index, argv, env):
-        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True,
-                                   bufsize=1, preexec_fn=_die_with_parent)
-        self.processes.append(process)
-        for stream, target in ((process.stdout, sys.stdout),
-                               (process.stderr, sys.stderr)):
-            thread = threading.Thread(target=self._copy, daemon=True,
-                                      args=(index, stream, target))
-            thread.start()
-            self.threads.append(thread)
+        child = process.Child(
+            argv, env=env, die_with_parent=True,
+            on_stdout=lambda line: self._copy(index, line, sys.stdout),
+            on_stderr=lambda line: self._copy(index, line, sys.stderr))
+        self.children.append(child)
+        self.processes.append(child.process)
 
-    def _copy(self, index, stream, target):
-        for line in stream:
-            if target is sys.stdout and line.startswith('{"run_dir"'):
-                self.results.append(json.loads(line))
-                continue
-            if line.startswith("kft: error: "):  # said once, at the end
-                self.errors.append(line[len("kft: error: "):].rstrip())
-                continue
-            if line.startswith("kft: interrupted at "):  # every process
-                self.interrupted = line.rstrip()
-                continue
-            with self.lock:
-                target.write(f"[p{index}] {line}")
-                target.flush()
+    def _copy(self, index, line, target):
+        """Passes a line on as `[pI] LINE`, except the result line and the
+        interrupted notice (every process says it), which the launcher
+        says once. (`kft: error:` lines stay in `Child.errors`.)"""
+        if target is sys.stdout and line.startswith('{"run_dir"'):
+            self.results.append(json.loads(line))
+            return
+        if line.startswith("kft: interrupted at "):
+            self.interrupted = line.rstrip()
+            return
+        with self.lock:
+            target.write(f"[p{index}] {line}")
+            target.flush()
 
     def _wait(self):
         """The first failure's status once every process ended (0 if
@@ -197,108 +192,76 @@ class Group:
         while True:
             codes = [p.poll() for p in self.processes]
             failed = [(i, c) for i, c in enumerate(codes)
-                      if c is not None and c != 0]
+                      if c is not None and c != EXIT_OK]
             if failed and self.signalled:  # stopping together, as asked
-                return self._stop_after(failed[0][0], 75)
+                return self._stop_after(failed[0][0], EXIT_INTERRUPTED)
             if failed:
                 return self._stop_after(*failed[0])
-            if all(c == 0 for c in codes):
-                return 0
+            if all(c == EXIT_OK for c in codes):
+                return EXIT_OK
             time.sleep(POLL_SECONDS)
 
     def _stop_after(self, index, code):
         """Stops the others after process `index` failed with `code`;
-        returns the group's status: 2 for bad input (a process said
-        `kft: error:`), 75 when a signal stopped it, else `code`."""
-        process = self.processes[index]
-        for thread in self.threads[2 * index:2 * index + 2]:
-            thread.join(timeout=5)  # its last words
+        returns the group's status: `EXIT_BAD_INPUT` (a process said
+        `kft: error:`), `EXIT_INTERRUPTED` when a signal stopped it, else
+        `code`."""
+        failed = self.processes[index]
+        self.children[index].join(timeout=5)  # its last words
         others = [p for p in self.processes if p.poll() is None]
-        if self.errors:
-            print(f"kft: error: {self.errors[0]}", file=sys.stderr,
-                  flush=True)
-        elif code == 75 and self.interrupted:
+        error = self._error(index)
+        if error is not None:
+            print(f"kft: error: {error}", file=sys.stderr, flush=True)
+        elif code == EXIT_INTERRUPTED and self.interrupted:
             print(self.interrupted, file=sys.stderr, flush=True)
-        elif code != 75:  # 75: stopped by a signal, the others stop too
-            print(f"kft: error: process {index} (pid {process.pid}) "
+        elif code != EXIT_INTERRUPTED:  # the others stop by themselves too
+            print(f"kft: error: process {index} (pid {failed.pid}) "
                   f"{_how(code)}; stopping the other {len(others)} "
                   "process(es)", file=sys.stderr, flush=True)
-        if code != 75:
+        if code != EXIT_INTERRUPTED:
             for other in others:
-                _signal(other, signal.SIGTERM)
+                process.signal_tree(other.pid, signal.SIGTERM)
         # After a signal every process stops at the same step and process
         # 0 writes the backup: give it time. After a loss, a process stuck
         # in a collective with the lost one never ends by itself.
-        deadline = time.time() + (STOP_SECONDS if code != 75 else 300)
+        deadline = time.time() + (STOP_SECONDS if code != EXIT_INTERRUPTED
+                                  else 300)
         while time.time() < deadline and any(p.poll() is None
                                              for p in others):
             time.sleep(POLL_SECONDS)
         for other in others:
             if other.poll() is None:
-                _signal(other, signal.SIGKILL)
+                process.signal_tree(other.pid, signal.SIGKILL)
                 other.wait()
-        if self.errors:
-            return 2
+        if error is not None or self._error(index) is not None:
+            return EXIT_BAD_INPUT
         return 128 - code if code < 0 else code
+
+    def _error(self, index):
+        """The `kft: error:` message a process said: the failed one's,
+        else the first other's; None if none did (said once, at the
+        end)."""
+        first = self.children[index]
+        for child in [first, *self.children]:
+            if child.errors:
+                return child.errors[0]
+        return None
 
     def _forward(self, number, frame):
         """Passes a signal to the training processes: each started one,
         or a torchrun node's workers (its agent would kill them)."""
         self.signalled = number
-        for process in self.processes:
-            if process.poll() is not None:
+        for started in self.processes:
+            if started.poll() is not None:
                 continue
-            workers = _descendants(process.pid) if self.agents else []
-            for pid in workers or [process.pid]:
-                try:
-                    os.kill(pid, number)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            workers = process.descendants(started.pid) if self.agents else []
+            process.signal_pids(workers or [started.pid], number)
 
     def _result(self):
         """Process 0's result line (the one that names the run
         directory)."""
         found = [r for r in self.results if r.get("run_dir")]
         return json.dumps(found[0] if found else self.results[0])
-
-
-def _signal(process, number):
-    """Sends `number` to a process and everything it started (a torchrun
-    node's workers, which torch starts in sessions of their own)."""
-    for pid in [process.pid, *_descendants(process.pid)]:
-        try:
-            os.kill(pid, number)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _descendants(pid):
-    """The processes below `pid`, from Linux's /proc (none elsewhere)."""
-    children = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    found, stack = [], list(children.get(pid, []))
-    while stack:
-        child = stack.pop()
-        found.append(child)
-        stack.extend(children.get(child, []))
-    return found
-
-
-def _die_with_parent():
-    """In a started process: SIGTERM when the launcher dies, even by
-    SIGKILL (Linux's PR_SET_PDEATHSIG), so no process outlives it."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
 
 
 def _how(code):

@@ -1,4 +1,5 @@
-"""A sweep's record (`sweep.json`): made new, or read back and checked.
+"""A sweep's record (`sweep.json`): made new, or read back and checked,
+and written. The only module that reads or writes `sweep.json`.
 
 A sweep goes on only with the settings it started with (`settings`): the
 recipe, backend, algorithm, `--smoke`, the fixed values (except those
@@ -14,7 +15,8 @@ import shutil
 from kft import rundir
 from kft.config import loader
 from kft.errors import KftError
-from kft.rundir import sweeps
+from kft.rundir import layout
+from kft.sweep import folder as sweep_folder
 from kft.training import resume
 from kft.version import __version__
 
@@ -45,16 +47,32 @@ def settings(recipe, backend, algorithm, smoke, plan):
             "monitor": monitor}
 
 
+def is_sweep(path):
+    """Whether `path` is a sweep folder (it holds `sweep.json`)."""
+    return os.path.isfile(os.path.join(path, layout.SWEEP_RECORD))
+
+
+def read(folder, fix="give a sweep folder written by `kft sweep`"):
+    """The `sweep.json` record of the sweep in `folder`; `KftError` when it
+    is missing or not readable JSON (`fix` says what to do)."""
+    return rundir.read_json(os.path.join(folder, layout.SWEEP_RECORD), fix)
+
+
+def write(folder, record):
+    """Writes `folder/sweep.json` (atomically)."""
+    rundir.write_json(os.path.join(folder, layout.SWEEP_RECORD), record)
+
+
 def open_record(folder, settings):
     """The record of the sweep in `folder` (checked against `settings`)
     and False, or a new record and True."""
     rundir.check_writable(folder)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise KftError(f"output_dir={folder!r} is a file, not a folder")
-    if sweeps.is_sweep(folder):
-        path = os.path.join(folder, sweeps.RECORD)
+    if is_sweep(folder):
+        path = os.path.join(folder, layout.SWEEP_RECORD)
         try:
-            record = rundir.read_json(path)
+            record = read(folder, "give a run directory written by `kft run`")
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise KftError(f"{path} is not readable JSON ({error}); choose "
                            "another output_dir") from None
@@ -62,7 +80,7 @@ def open_record(folder, settings):
         return record, False
     if os.path.isdir(folder) and os.listdir(folder):
         raise KftError(f"output_dir={folder!r} is not empty and holds no "
-                       f"sweep (no {sweeps.RECORD}); choose a new folder")
+                       f"sweep (no {layout.SWEEP_RECORD}); choose a new folder")
     monitor = settings["monitor"]
     return {"kft_version": __version__, "settings": settings,
             "objective": {"name": monitor, "metric": monitor[4:],
@@ -85,7 +103,7 @@ def check_same(folder, saved, given):
 
 def new_row(folder, number, values):
     """The record of trial `number`, before it runs."""
-    run_dir = sweeps.trial_path(folder, number)
+    run_dir = sweep_folder.trial_path(folder, number)
     return {"trial": number, "values": values, "status": "new",
             "run_dir": os.path.relpath(run_dir, folder), "score": None,
             "metrics": None, "best_epoch": None, "epochs_run": None,

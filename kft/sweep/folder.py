@@ -2,36 +2,30 @@
 
     sweep.json    the sweep: its command and settings, one record per
                   trial (values, status, metrics, epochs, time), the best
+                  (`kft.sweep.record`, its only reader and writer)
     sweep.md      the same as a Markdown table
-    sweep.png     the objective against each swept value (`sweep_plot`)
+    sweep.png     the objective against each swept value (`kft.sweep.plot`)
     best          a relative symbolic link to the best trial's run directory
     trials/NNN/   trial NNN's run directory, as `kft run` writes it
 
-`sweep.json` is rewritten (atomically) whenever a trial starts or ends,
-so it always says where the sweep is.
+The names are `kft.rundir.layout`'s `SWEEP_*`. `sweep.json` is rewritten
+(atomically) whenever a trial starts or ends, so it always says where
+the sweep is.
 """
 
 import os
 
-from kft.rundir import atomic
-
-RECORD, TABLE, PLOT = "sweep.json", "sweep.md", "sweep.png"
-BEST, TRIALS = "best", "trials"
+from kft.rundir import atomic, layout
 
 
 def trial_path(sweep_dir, number):
     """The run directory of trial `number` (0, 1, ...): `trials/NNN`."""
-    return os.path.join(sweep_dir, TRIALS, f"{number:03d}")
-
-
-def is_sweep(path):
-    """Whether `path` is a sweep folder (it holds `sweep.json`)."""
-    return os.path.isfile(os.path.join(path, RECORD))
+    return os.path.join(sweep_dir, layout.SWEEP_TRIALS, f"{number:03d}")
 
 
 def trial_dirs(sweep_dir):
     """The trials' run directories that exist, in trial order."""
-    folder = os.path.join(sweep_dir, TRIALS)
+    folder = os.path.join(sweep_dir, layout.SWEEP_TRIALS)
     if not os.path.isdir(folder):
         return []
     names = sorted(n for n in os.listdir(folder) if n.isdigit())
@@ -42,7 +36,7 @@ def trial_dirs(sweep_dir):
 def link_best(sweep_dir, run_dir):
     """Points `sweep_dir/best` at `run_dir` with a relative link, replaced
     atomically; with `run_dir` None, removes it."""
-    link = os.path.join(sweep_dir, BEST)
+    link = os.path.join(sweep_dir, layout.SWEEP_BEST)
     if run_dir is None:
         if os.path.islink(link):
             os.remove(link)

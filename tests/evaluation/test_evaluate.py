@@ -12,6 +12,7 @@ from support import ROOT
 import kft
 from kft import rundir
 from kft.commands.cli import main
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 
 KEYS = {"accuracy", "f1", "auc", "loss", "split", "data_dir", "examples",
         "per_class", "backend", "kind", "class_names", "confusion_matrix",
@@ -99,7 +100,7 @@ def test_cli_prints_a_table_and_writes_the_json(run, seen, backend,
                                                 capsys):
     argv = ["eval", run, "--backend", backend, f"data_dir={seen}",
             "batch_size=16", "worst=3"]
-    assert main(argv=argv) == 0
+    assert main(argv=argv) == EXIT_OK
     blocks = capsys.readouterr().out.strip().split("\n\n")
     written = os.path.join(run, "eval-validation")
     assert blocks[-1].splitlines() == [f"wrote {written}.json",
@@ -179,7 +180,8 @@ def test_bad_input_exits_2_with_one_line(capsys, run, tmp_path, seen,
                                          case, args, words):
     folder = folder_for(case, run, tmp_path)
     before = set(os.listdir(folder))
-    assert main(argv=["eval", folder, f"data_dir={seen}", *args]) == 2
+    argv = ["eval", folder, f"data_dir={seen}", *args]
+    assert main(argv=argv) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("kft: error: "), err
@@ -202,7 +204,7 @@ def test_evaluate_never_imports_the_recipe(run, seen, backend):
     done = subprocess.run([sys.executable, "-c", IMPORTS, run, seen],
                           capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert read(run, "eval-validation.json")["examples"] == 32
 
@@ -295,7 +297,7 @@ def test_an_image_run_evaluates_on_the_same_validation_images(image_run):
 @pytest.mark.parametrize("keep", [True, False])
 def test_evaluation_keeps_freed_memory_as_the_run_did(run, tmp_path, keep,
                                                       monkeypatch):
-    from kft.commands import evaluate
+    from kft.evaluation import evaluate
     from kft.runtime import allocator
 
     calls = []

@@ -1,4 +1,5 @@
-"""A sweep's results: `sweep.json`, `sweep.md`, `sweep.png` and `best`.
+"""A sweep's results: `sweep.json` (through `kft.sweep.record`),
+`sweep.md`, `sweep.png` and `best`.
 
 The record (`sweep.json`) holds the sweep's command and settings, its
 objective, and one row per trial: `trial`, `run_dir` (relative to the
@@ -12,10 +13,13 @@ metrics), `best_epoch`, `epochs_run`, `train_seconds` (from the run's
 import os
 
 from kft import rundir
-from kft.commands import sweep_space
 from kft.errors import KftError
-from kft.rundir import plots, sweep_plot, sweeps
+from kft.rundir import layout, plots
 from kft.rundir.tables import markdown_table, text_table
+from kft.sweep import folder as sweep_folder
+from kft.sweep import plot as sweep_plot
+from kft.sweep import record as sweep_record
+from kft.sweep import space as sweep_space
 
 METRICS = ("accuracy", "f1", "auc", "loss")
 
@@ -58,10 +62,11 @@ def write(folder, record, files=True):
     record["best"] = None if best is None else {
         k: best[k] for k in ("trial", "run_dir", "values", "score")}
     record["seconds"] = sum(r["seconds"] for r in record["trials"])
-    rundir.write_json(os.path.join(folder, sweeps.RECORD), record)
+    sweep_record.write(folder, record)
     if not files:
         return
-    rundir.write_text(os.path.join(folder, sweeps.TABLE), markdown(record))
+    rundir.write_text(os.path.join(folder, layout.SWEEP_TABLE),
+                      markdown(record))
     finished = [r for r in record["trials"] if r["status"] == "finished"]
     if finished:
         keys = [d["key"] for d in record["settings"]["space"]]
@@ -73,9 +78,9 @@ def write(folder, record, files=True):
             keys, [(r["values"], r["score"]) for r in finished],
             record["objective"]["name"], finished.index(best), logs,
             ranges)
-        plots.save(figure, os.path.join(folder, sweeps.PLOT))
-    sweeps.link_best(folder, None if best is None
-                     else os.path.join(folder, best["run_dir"]))
+        plots.save(figure, os.path.join(folder, layout.SWEEP_PLOT))
+    sweep_folder.link_best(folder, None if best is None
+                           else os.path.join(folder, best["run_dir"]))
 
 
 def header(record):
@@ -137,9 +142,10 @@ def summary(record, folder=None):
         return "best: none yet (no trial has finished)"
     keys = [d["key"] for d in record["settings"]["space"]]
     values = ", ".join(f"{k}={show(best['values'][k])}" for k in keys)
+    link = os.path.join(folder or "", layout.SWEEP_BEST)
     return (f"best: trial {best['trial']} ({values}): "
             f"{record['objective']['name']} {best['score']:.4f}; "
-            f"{os.path.join(folder or '', sweeps.BEST)} -> {best['run_dir']}")
+            f"{link} -> {best['run_dir']}")
 
 
 def show(value):

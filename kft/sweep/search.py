@@ -5,11 +5,11 @@ an ordinary run directory under the sweep's folder.
         preset=presets/minilm data_dir=../shared/data/mrpc \\
         learning_rate=1e-5..1e-4:log epochs=3,5 warmup_fraction=0,0.1
 
-KerasTuner's oracle proposes the values (`kft.commands.sweep_tuner`);
+KerasTuner's oracle proposes the values (`kft.sweep.tuner`);
 each trial is `kft run` into `SWEEP/trials/NNN` in a process of its own
-(`kft.commands.sweep_trials`), with the recipe's `monitor` as the
+(`kft.sweep.trials`), with the recipe's `monitor` as the
 objective and its early stopping. After each trial the results are
-written (`kft.commands.sweep_results`).
+written (`kft.sweep.results`).
 
 The same command again goes on where a killed sweep stopped: the search
 is replayed; a finished trial (its run has `metrics.json`) gives its
@@ -26,15 +26,13 @@ import os
 import sys
 
 from kft import config, rundir
-from kft.commands import (
-    sweep_record,
-    sweep_results,
-    sweep_space,
-    sweep_trials,
-    sweep_tuner,
-)
-from kft.errors import KftError
-from kft.rundir import sweeps
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK, KftError
+from kft.sweep import folder as sweep_folder
+from kft.sweep import record as sweep_record
+from kft.sweep import results as sweep_results
+from kft.sweep import space as sweep_space
+from kft.sweep import trials as sweep_trials
+from kft.sweep import tuner as sweep_tuner
 
 DEFAULT_TRIALS = 10  # random and bayesian; grid: the whole grid
 
@@ -56,7 +54,7 @@ def sweep(spec, items, backend, trials=None, algorithm="random",
     Args:
         spec: str. The recipe file or module.
         items: list of str. `key=value`, `key=v1,v2`, `key=low..high[:log]`
-            and `max_hours=H` (`kft.commands.sweep_space`).
+            and `max_hours=H` (`kft.sweep.space`).
         backend: str. Every trial's backend.
         trials: int or None. At most this many trials (default: the whole
             grid, or `DEFAULT_TRIALS`).
@@ -126,7 +124,7 @@ class Search:
         """Runs trial `number` unless it already ran; returns its score."""
         values = json.loads(json.dumps(values))  # as sweep.json holds them
         row = self._row(number, values)
-        run_dir = sweeps.trial_path(self.folder, number)
+        run_dir = sweep_folder.trial_path(self.folder, number)
         if os.path.isfile(os.path.join(run_dir, rundir.METRICS)):
             if row is not None and row["status"] == "finished":
                 _say(f"trial {number} already finished "
@@ -152,7 +150,7 @@ class Search:
             settings["recipe_source"], settings["backend"], self.plan.fixed,
             values, run_dir, settings["smoke"]), timeout=left)
         row["seconds"] += outcome.seconds
-        if outcome.code == 0 and os.path.isfile(
+        if outcome.code == EXIT_OK and os.path.isfile(
                 os.path.join(run_dir, rundir.METRICS)):
             return self._finished(row, run_dir)
         if outcome.stopped or (outcome.code or 0) < 0:
@@ -165,7 +163,7 @@ class Search:
             raise KftError(f"trial {number} ({run_dir}) was killed by signal "
                            f"{-outcome.code}; run the same command again to "
                            "resume it")
-        if (outcome.code == 2 and self.new and number == 0
+        if (outcome.code == EXIT_BAD_INPUT and self.new and number == 0
                 and not os.path.exists(run_dir)):
             raise BadInput(outcome.error or "the first trial failed")
         row.update(status="failed", error=outcome.error or

@@ -13,7 +13,8 @@ import pytest
 
 from kft import KftError, rundir
 from kft.commands.cli import main
-from kft.commands.export import export
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK
+from kft.evaluation.export import export
 from kft.training.saving import load_model
 
 SENTENCES = (["He left the house .", "Shares rose 5 percent on Monday ."],
@@ -135,16 +136,16 @@ def test_cli_writes_the_default_folder_and_refuses_to_overwrite(
 
     run = str(tmp_path / "run")
     shutil.copytree(tiny_mrpc_run.run_dir, run)
-    assert main(argv=["export", run, "--format", "keras"]) == 0
+    assert main(argv=["export", run, "--format", "keras"]) == EXIT_OK
     out = os.path.join(run, "export-keras")
     assert capsys.readouterr().out.strip() == f"wrote {out}"
     stamp = os.path.getmtime(os.path.join(out, "model.keras"))
-    assert main(argv=["export", run, "--format", "keras"]) == 2
+    assert main(argv=["export", run, "--format", "keras"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "export-keras already exists; choose another --out or pass " \
            "--overwrite" in err
     assert main(argv=["export", run, "--format", "keras",
-                      "--overwrite"]) == 0
+                      "--overwrite"]) == EXIT_OK
     assert os.path.getmtime(os.path.join(out, "model.keras")) >= stamp
     assert not [n for n in os.listdir(run) if "partial" in n]
 
@@ -170,7 +171,8 @@ def test_a_run_of_another_run_format_is_refused(tiny_mrpc_run, tmp_path,
     shutil.copytree(tiny_mrpc_run.run_dir, run)
     record = rundir.read_json(str(run / "config.json"))
     rundir.write_json(str(run / "config.json"), dict(record, run_format=2))
-    assert main(argv=["export", str(run), "--format", "keras"]) == 2
+    argv = ["export", str(run), "--format", "keras"]
+    assert main(argv=argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip()
     assert err.startswith("kft: error: ") and "\n" not in err
     assert "(run format 2); this kft 0.1.0 reads run format 1" in err

@@ -22,7 +22,9 @@ from support import ROOT, run_kft
 
 from kft import rundir
 from kft.commands.report import compare
-from kft.rundir import sweeps
+from kft.errors import EXIT_OK
+from kft.rundir import layout
+from kft.sweep import folder as sweep_folder
 from kft.training import checkpoint
 
 pytestmark = pytest.mark.integration
@@ -45,7 +47,7 @@ def random_args(tiny_bert, mrpc_dir, out):
 
 
 def table(out):
-    record = rundir.read_json(os.path.join(out, sweeps.RECORD))
+    record = rundir.read_json(os.path.join(out, layout.SWEEP_RECORD))
     return [{k: r.get(k) for k in SAME} for r in record["trials"]]
 
 
@@ -53,14 +55,14 @@ def table(out):
 def random_sweep(tiny_bert, mrpc_dir, backend, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("sweep") / "random")
     done = run_kft(*random_args(tiny_bert, mrpc_dir, out), backend=backend)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     return out, done
 
 
 def test_a_random_search_makes_a_run_directory_per_trial(random_sweep,
                                                          backend):
     out, done = random_sweep
-    record = rundir.read_json(os.path.join(out, sweeps.RECORD))
+    record = rundir.read_json(os.path.join(out, layout.SWEEP_RECORD))
     trials = record["trials"]
     assert [t["status"] for t in trials] == ["finished"] * 3
     assert record["status"] == "finished"
@@ -81,11 +83,11 @@ def test_a_random_search_makes_a_run_directory_per_trial(random_sweep,
             "learning_rate"]
         assert config["config"]["limit"] == 16  # --smoke
     best = max(trials, key=lambda t: (t["score"], -t["trial"]))
-    assert os.readlink(os.path.join(out, sweeps.BEST)) == best["run_dir"]
+    assert os.readlink(os.path.join(out, layout.SWEEP_BEST)) == best["run_dir"]
     assert record["best"]["trial"] == best["trial"]
-    with open(os.path.join(out, sweeps.PLOT), "rb") as f:
+    with open(os.path.join(out, layout.SWEEP_PLOT), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    markdown = open(os.path.join(out, sweeps.TABLE)).read()
+    markdown = open(os.path.join(out, layout.SWEEP_TABLE)).read()
     assert "| trial | learning_rate | warmup_fraction | status | " \
            "val_accuracy |" in markdown
     assert f"best: trial {best['trial']} " in done.stdout
@@ -105,13 +107,13 @@ def test_the_same_command_again_trains_nothing(random_sweep, tiny_bert,
     out, _ = random_sweep
     before = table(out)
     stamps = [os.stat(os.path.join(d, rundir.METRICS)).st_mtime_ns
-              for d in sweeps.trial_dirs(out)]
+              for d in sweep_folder.trial_dirs(out)]
     again = run_kft(*random_args(tiny_bert, mrpc_dir, out), backend=backend)
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.returncode == EXIT_OK, again.stderr[-3000:]
     assert again.stderr.count("already finished") == 3
     assert table(out) == before
     assert stamps == [os.stat(os.path.join(d, rundir.METRICS)).st_mtime_ns
-                      for d in sweeps.trial_dirs(out)]
+                      for d in sweep_folder.trial_dirs(out)]
 
 
 def test_a_grid_search_covers_its_grid_exactly_once(tiny_bert, mrpc_dir,
@@ -121,13 +123,13 @@ def test_a_grid_search_covers_its_grid_exactly_once(tiny_bert, mrpc_dir,
                    "--smoke", f"preset={tiny_bert}", f"data_dir={mrpc_dir}",
                    "learning_rate=1e-3,1e-2", "warmup_fraction=0,0.1",
                    "verbose=0", f"output_dir={out}", backend=backend)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     rows = table(out)
     assert [r["values"] for r in rows] == [
         {"learning_rate": r, "warmup_fraction": w}
         for r in (1e-3, 1e-2) for w in (0.0, 0.1)]
     assert [r["status"] for r in rows] == ["finished"] * 4
-    assert len(sweeps.trial_dirs(out)) == 4
+    assert len(sweep_folder.trial_dirs(out)) == 4
 
 
 def test_a_killed_sweep_ends_with_the_uninterrupted_table(
@@ -143,7 +145,7 @@ def test_a_killed_sweep_ends_with_the_uninterrupted_table(
                                            rundir.METRICS))
 
     again = run_kft(*args, backend=backend)
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.returncode == EXIT_OK, again.stderr[-3000:]
     assert "trial 0 already finished" in again.stderr
     assert f"resuming {os.path.join(out, 'trials', '001')} from its backup" \
         in again.stderr

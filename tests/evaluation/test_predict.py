@@ -15,6 +15,7 @@ from support import ROOT, next_backend, run_kft
 import kft
 from kft import rundir
 from kft.commands.cli import main
+from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 
 
 def softmax(logits):
@@ -62,7 +63,7 @@ def test_cli_subprocess_gives_model_predict_probabilities(
     out = str(tmp_path / "predictions.jsonl")
     done = run_kft("predict", run, "--input", pairs_tsv, "--output", out,
                    backend=backend)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     assert done.stdout.strip() == f"wrote 12 predictions to {out}"
     rows = read_jsonl(out)
     expected = model_probabilities(run, pairs)
@@ -83,7 +84,7 @@ def test_the_next_backend_predicts_the_same(tiny_mrpc_run, pairs_tsv, pairs,
     other = next_backend(backend)
     done = run_kft("predict", run, "--input", pairs_tsv, "--output", out,
                    "--backend", other)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     np.testing.assert_allclose(probabilities_of(read_jsonl(out)),
                                model_probabilities(run, pairs), atol=1e-4)
 
@@ -91,7 +92,7 @@ def test_the_next_backend_predicts_the_same(tiny_mrpc_run, pairs_tsv, pairs,
 def test_a_pair_as_two_arguments_prints_a_line(tiny_mrpc_run, capsys):
     run = tiny_mrpc_run.run_dir
     first, second = "He left the house .", "He went away ."
-    assert main(argv=["predict", run, first, second]) == 0
+    assert main(argv=["predict", run, first, second]) == EXIT_OK
     header, line = capsys.readouterr().out.strip().split("\n")
     assert header.split("\t") == ["label", "p_0", "p_1", "sentence1",
                                   "sentence2"]
@@ -112,7 +113,7 @@ def test_jsonl_input_and_tsv_output(tiny_mrpc_run, pairs_tsv, pairs,
         encoding="utf-8")
     out = tmp_path / "predictions.tsv"
     assert main(argv=["predict", run, "--input", str(source), "--output",
-                      str(out), "--batch-size", "5"]) == 0
+                      str(out), "--batch-size", "5"]) == EXIT_OK
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].split("\t") == ["label", "p_0", "p_1", "sentence1",
                                     "sentence2"]
@@ -127,7 +128,7 @@ def test_jsonl_input_and_tsv_output(tiny_mrpc_run, pairs_tsv, pairs,
 def test_single_sentences_as_arguments(tiny_sst2_run, capsys):
     run = tiny_sst2_run.run_dir
     sentences = ["a charming and often affecting journey .", "dull , bad"]
-    assert main(argv=["predict", run, *sentences]) == 0
+    assert main(argv=["predict", run, *sentences]) == EXIT_OK
     lines = capsys.readouterr().out.strip().split("\n")
     assert lines[0] == "label\tp_0\tp_1\tsentence"
     table = [line.split("\t") for line in lines[1:]]
@@ -155,9 +156,9 @@ def test_images_by_path_and_by_folder(tiny_hotdog_run, photos, tmp_path):
     paths = sorted(str(p) for p in photos.iterdir())
     by_path, by_folder = tmp_path / "paths.jsonl", tmp_path / "folder.jsonl"
     assert main(argv=["predict", run, *paths, "--output",
-                      str(by_path)]) == 0
+                      str(by_path)]) == EXIT_OK
     assert main(argv=["predict", run, "--input", str(photos), "--output",
-                      str(by_folder)]) == 0
+                      str(by_folder)]) == EXIT_OK
     rows = read_jsonl(by_path)
     assert [r["image"] for r in rows] == paths
     assert read_jsonl(by_folder) == rows
@@ -229,7 +230,7 @@ def test_bad_input_exits_2_and_writes_nothing(tiny_mrpc_run, tmp_path,
     if case == "no-inputs":
         run = old_run(run, tmp_path / "old", inputs=None)
     before = sorted(os.listdir(tmp_path))
-    assert main(argv=["predict", run, *args]) == 2
+    assert main(argv=["predict", run, *args]) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("kft: error: "), err
@@ -244,17 +245,17 @@ def test_an_unreadable_image_is_named(tiny_hotdog_run, photos, tmp_path,
     listing = write(tmp_path, "images.tsv",
                     f"image\n{photos}/hotdog-hotdog_000.jpg\nbroken.jpg\n")
     run = tiny_hotdog_run.run_dir
-    assert main(argv=["predict", run, broken]) == 2
+    assert main(argv=["predict", run, broken]) == EXIT_BAD_INPUT
     assert f"{broken} is not a readable image" in capsys.readouterr().err
-    assert main(argv=["predict", run, "--input", listing]) == 2
+    assert main(argv=["predict", run, "--input", listing]) == EXIT_BAD_INPUT
     assert (f"images.tsv:3: {broken} is not a readable image"
             in capsys.readouterr().err)
 
 
 IMPORTS = """
 import sys, kft
-from kft.commands.export import export
-from kft.commands.predict import run
+from kft.evaluation.export import export
+from kft.evaluation.predict import run
 run_dir, out = sys.argv[1:]
 print(run(run_dir, ["He left .", "He went away ."])[1].split("\\t")[0])
 export(run_dir, "keras", out=out + "/keras")
@@ -274,7 +275,7 @@ def test_predict_and_export_never_import_the_recipe(tiny_mrpc_run, backend,
         [sys.executable, "-c", IMPORTS, tiny_mrpc_run.run_dir,
          str(tmp_path)], capture_output=True, text=True, env=env, cwd=ROOT,
         timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
     label, modules = done.stdout.strip().splitlines()[-2:]
     assert label in ("0", "1") and modules == "[]"
     assert sorted(os.listdir(tmp_path)) == ["keras", "saved_model"]

@@ -1,4 +1,4 @@
-"""kft/eval_data.py: the split `kft eval` reads, from config.json alone."""
+"""kft/evaluation/data.py: the split `kft eval` reads, from config.json."""
 
 import os
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from kft import KftError
-from kft.commands.eval_data import load_split, run_inputs
 from kft.data import image_folder, text_folder
+from kft.evaluation.data import load_split, run_inputs
 
 IMAGES = {"kind": "image", "class_names": ["hotdog", "not-hotdog"],
           "image_size": 32}

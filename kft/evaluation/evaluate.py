@@ -2,19 +2,20 @@
 
 It reads the run's `config.json` for the data's kind, classes and source,
 and the batch size, but never imports or runs the recipe: a run directory
-may come from someone else (`kft.commands.eval_data`). The model loads in
+may come from someone else (`kft.evaluation.data`). The model loads in
 Keras safe mode. Besides the metrics, it reports the confusion matrix and the
-worst-classified examples (`kft.commands.eval_report`).
+worst-classified examples (`kft.evaluation.report`).
 """
 
 import os
 import time
 
 from kft import rundir, training
-from kft.commands import eval_data, eval_report
 from kft.config import overrides
 from kft.errors import KftError, warn
-from kft.rundir import plots
+from kft.evaluation import data as eval_data
+from kft.evaluation import report as eval_report
+from kft.rundir import layout, plots
 from kft.runtime import allocator, backend
 from kft.training import inference, scores
 
@@ -97,21 +98,13 @@ def evaluate(run_dir, /, data_dir=None, split="validation", batch_size=None,
         per_class=scores.per_class(matrix, names), timing=timing,
         worst=eval_report.worst_examples(examples, inputs["kind"], probs,
                                          names, worst))
-    rundir.write_json(eval_path(run_dir, split), result)
-    rundir.write_text(eval_path(run_dir, split, ".md"),
+    rundir.write_json(os.path.join(run_dir, layout.eval_json(split)),
+                      result)
+    rundir.write_text(os.path.join(run_dir, layout.eval_markdown(split)),
                       eval_report.markdown(run_dir, result))
     plots.save(plots.confusion_figure(matrix, names, title=split),
-               eval_path(run_dir, split, CONFUSION))
+               os.path.join(run_dir, layout.eval_confusion(split)))
     return result
-
-
-CONFUSION = "-confusion.png"  # eval-SPLIT-confusion.png
-
-
-def eval_path(run_dir, split, suffix=".json"):
-    """Where `evaluate` writes: `run_dir/eval-SPLIT.json` (or `.md`, or
-    `-confusion.png`)."""
-    return os.path.join(run_dir, f"eval-{split}{suffix}")
 
 
 def _check(run_dir, split, unknown):
