@@ -16,7 +16,7 @@ rounds. Images/s count clean steps only (kft's step clock on both sides:
 `kft.training.timing`), with the foreign CPU load recorded.
 
 `--jax-rewrites` gives the sets of kft's JAX CPU rewrites
-(`kft.runtime.compat.jax_cpu_rewrites`) to time, one jax row each,
+(`kft.runtime.kernels.jax_cpu_rewrites`) to time, one jax row each,
 separated by ";" (`all`: kft's default; `none`; or names joined by ","),
 to measure each alone:
 

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from kft.data import buckets
-from kft.runtime import compat
+from kft.runtime import kernels
 from kft.training import timing
 
 BUCKETS = 4  # bucket lengths below `sequence_length`, as training's default
@@ -86,7 +86,7 @@ def predict_split(model, split, batch_size, start=None, bucketed=True):
 
 
 def _run(model, dataset, clock):
-    with compat.jax_cpu_rewrites(), compat.onednn_matmul():
+    with kernels.jax_cpu_rewrites(), kernels.onednn_matmul():
         return _predict(model, dataset, clock)
 
 
