@@ -18,6 +18,7 @@ every fallback, which the tests use to run both paths.
 | `tokenized_inputs` | KerasHub `preprocess_samples` | `preprocessor=None` |
 | `multi_worker_strategy` | a Keras 3.15 need, met by a subclass | plain |
 | `keras_loop` | none: `keras.Model.fit` under a KerasHub task | none |
+| `maximized` | Keras `Metric._direction` | callbacks' `mode="max"` |
 | `keras_backend_module` | `keras.src.backend` (for `kernels`) | kernels off |
 | `onednn_linear` | `torch.ops.mkldnn._linear_pointwise` | kernels off |
 """
@@ -261,6 +262,17 @@ def multi_worker_strategy():
             return parent.reduce(reduce_op, value, axis)
 
     return NestedReduce()
+
+
+def maximized(metric):
+    """`metric`, marked as one to maximize for the callbacks that monitor
+    it with `mode="auto"` (`EarlyStopping`, `ReduceLROnPlateau`): Keras's
+    `MonitorCallback` reads the private `Metric._direction`, which Keras's
+    own metrics set. The fallback marks nothing: such a callback then
+    raises, asking for `mode="max"`; kft's own callbacks pass `mode`."""
+    if tested("keras"):
+        metric._direction = "up"
+    return metric
 
 
 def keras_backend_module(backend, name):

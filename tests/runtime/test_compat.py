@@ -171,6 +171,36 @@ def test_threefry_flag_is_set_or_left_to_jax(monkeypatch, public):
         jax.config.update("jax_threefry_partitionable", default)
 
 
+@pytest.mark.backend_free
+@pytest.mark.parametrize("public", [False, True])
+def test_kfts_metrics_are_maximized_by_auto_mode_callbacks(monkeypatch,
+                                                           public):
+    """Tested Keras: an `EarlyStopping(mode="auto")` on kft's F1 maximizes
+    it, as on Keras's own metrics. The fallback leaves the metric
+    unmarked, and Keras asks for `mode="max"`."""
+    import keras
+
+    from kft.training.metrics import BinaryF1
+    from kft.training.multiclass import MacroF1
+
+    monkeypatch.setitem(compat._forced, "public", public)
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    y = np.arange(8) % 2
+    for metric in (BinaryF1(), MacroF1(2)):
+        assert (getattr(metric, "_direction", None) == "up") is not public
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", metrics=[metric],
+                      loss=keras.losses.SparseCategoricalCrossentropy(
+                          from_logits=True))
+        stop = keras.callbacks.EarlyStopping(monitor="f1", mode="auto")
+        if public:
+            with pytest.raises(ValueError, match="mode='max'"):
+                model.fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+        else:
+            model.fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+            assert stop.monitor_op is keras.ops.greater
+
+
 def test_keras_backend_module_is_the_backends_private_module():
     import keras
 
