@@ -9,9 +9,10 @@ clean steps only.
 
 Measuring the foreign load is opt-in: `KFT_FOREIGN_LOAD=1` in the
 environment (or `StepClock(foreign=True)`). It reads `/proc/stat` and
-every process's `/proc/N/stat` (for this process's children) twice a
-step, which costs about 1 ms with 70 processes and about 25 ms on a node
-with 1,500 (`tools/results/step_overhead.md`). The benchmark tools in
+every process's `/proc/N/stat` (for this process's children) once a
+step, which costs about 1.7 ms with 78 processes and 22-27 ms on a
+simulated node of 1,500; without it a step's clock costs under a
+microsecond (`tools/results/step_overhead.md`). The benchmark tools in
 `tools/` set it for the runs they launch. Without it a step reads the
 clock only: step times and throughput are recorded as before, each
 step's `foreign` and the summary's `mean_foreign_cpu` are None, and every
