@@ -83,8 +83,8 @@ def measure(args):
                             folder), (f"real /proc, {real} processes",
                                       "/proc")):
             before = old_timing(proc)
-            clocks = {"before (c0b2e4a)": lambda: before.StepClock(),
-                      "after, default": lambda: timing.StepClock(),
+            clocks = {"before (c0b2e4a)": before.StepClock,
+                      "after, default": timing.StepClock,
                       "after, KFT_FOREIGN_LOAD=1":
                           lambda: timing.StepClock(foreign=True)}
             saved = timing.PROC
