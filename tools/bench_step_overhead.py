@@ -84,7 +84,8 @@ def measure(args):
                                       "/proc")):
             before = old_timing(proc)
             clocks = {"before (c0b2e4a)": before.StepClock,
-                      "after, default": timing.StepClock,
+                      "after, default":  # as with KFT_FOREIGN_LOAD unset
+                          lambda: timing.StepClock(foreign=False),
                       "after, KFT_FOREIGN_LOAD=1":
                           lambda: timing.StepClock(foreign=True)}
             saved = timing.PROC
