@@ -114,7 +114,8 @@ def worker(args, backend, variant):
     features = buckets.tokenize(model.preprocessor, splits.train.x)
     x = {k: v[:32, :args.length] for k, v in features.items()}
     y = splits.train.y[:32]
-    timer = StepTimer()  # kft's one step clock, as in every kft run
+    # kft's one step clock, as in every kft run, with the foreign load
+    timer = StepTimer(foreign=True)
     with compat.tokenized_inputs(model):
         if variant == "train_step_only":
             _torch_steps(model, x, y, args.steps, timer.clock)
@@ -163,7 +164,7 @@ def run_worker(args, backend, variant):
     command = [sys.executable, __file__, "--worker", backend, variant,
                "--preset", args.preset, "--steps", str(args.steps),
                "--warmup", str(args.warmup), "--length", str(args.length)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KFT_FOREIGN_LOAD="1",
                **ENVIRONMENT.get(variant, {}))
     done = subprocess.run(command, capture_output=True, text=True, env=env,
                           cwd=ROOT)

@@ -76,7 +76,8 @@ def parse_args(argv=None):
 def run(command, backend):
     began = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "KERAS_BACKEND": backend})
+                          env={**os.environ, "KERAS_BACKEND": backend,
+                               "KFT_FOREIGN_LOAD": "1"})
     if done.returncode:
         raise SystemExit(f"{shlex.join(command)} failed:\n"
                          f"{done.stderr[-3000:]}")

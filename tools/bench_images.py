@@ -16,7 +16,7 @@ rounds. Images/s count clean steps only (kft's step clock on both sides:
 `kft.training.timing`), with the foreign CPU load recorded.
 
 `--jax-rewrites` gives the sets of kft's JAX CPU rewrites
-(`kft.runtime.compat.jax_cpu_rewrites`) to time, one jax row each,
+(`kft.runtime.kernels.jax_cpu_rewrites`) to time, one jax row each,
 separated by ";" (`all`: kft's default; `none`; or names joined by ","),
 to measure each alone:
 
@@ -109,7 +109,8 @@ def resnet18_preset(path):
 
 
 def _environ():
-    return dict(os.environ)
+    # KFT_FOREIGN_LOAD: the runs' step clocks record the foreign load
+    return dict(os.environ, KFT_FOREIGN_LOAD="1")
 
 
 def kft_row(args, backend, model, folder, rewrites="all"):
@@ -141,7 +142,8 @@ def peer_row(args, model, folder):
                "--data-dir", args.data_dir, "--steps", str(args.steps),
                "--batch-size", str(args.batch_size), "--image-size",
                str(args.image_size), "--out", str(out)]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True,
+                   env=_environ())
     return dict(json.loads(out.read_text()), backend="peer-torch",
                 model=model)
 

@@ -68,7 +68,7 @@ def variants(shape):
     import numpy as np
     from jax import lax
 
-    from kft.runtime import compat
+    from kft.runtime import kernels
 
     _, b, h, w, c, f, k, s = shape
     rng = np.random.default_rng(0)
@@ -91,8 +91,8 @@ def variants(shape):
         def backward(saved, grad):
             x, kernel = saved
             dx, = jax.vjp(lambda x: xla(x, kernel), x)[1](grad)
-            padded, oh, ow = compat._windows(x, (k, k), (s, s), "same", 0)
-            taps = [compat._tap(padded, i, j, oh, ow, (s, s))
+            padded, oh, ow = kernels._windows(x, (k, k), (s, s), "same", 0)
+            taps = [kernels._tap(padded, i, j, oh, ow, (s, s))
                     for i in range(k) for j in range(k)]
             if stack:
                 cols = jnp.concatenate(taps, axis=-1).reshape(-1, k * k * c)
@@ -112,7 +112,7 @@ def variants(shape):
 
     out = {"xla": (grad(xla), (x, kernel))}
     if k == 1:
-        out["dot"] = (grad(lambda x, w: compat.pointwise_conv(
+        out["dot"] = (grad(lambda x, w: kernels.pointwise_conv(
             x, w, (s, s))), (x, kernel))
     else:
         out["patches"] = (grad(by_patches(True)), (x, kernel))

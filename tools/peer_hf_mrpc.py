@@ -310,7 +310,7 @@ def train_epoch(torch, ctx: dict, epoch: int, clock: StepClock) -> dict:
 
 def fit(torch, ctx: dict) -> tuple[list[dict], StepClock]:
     """Train for the requested epochs, evaluating after each one."""
-    args, clock, history = ctx["args"], StepClock(), []
+    args, clock, history = ctx["args"], StepClock(foreign=True), []
     evaluate_now = ctx["evaluate"]
     for epoch in range(1, args.epochs + 1):
         record = train_epoch(torch, ctx, epoch, clock)

@@ -213,7 +213,7 @@ def train(args):
     optimizer = torch.optim.SGD(model.parameters(), lr=args.learning_rate,
                                 momentum=0.9, weight_decay=1e-3 / 128)
     model.train()
-    clock = StepClock()
+    clock = StepClock(foreign=True)
     for epoch in range(2):  # the first is warm-up, as for kft
         clock.epoch_begin(epoch)
         for step, (x, y) in enumerate(loader):

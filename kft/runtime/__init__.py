@@ -9,6 +9,8 @@ private APIs it leans on.
   the launcher of a local multi-process run (`distribute.launch`);
 - `allocator`: glibc settings that keep freed memory in the process;
 - `compat`: every private or version-specific API, with its fallback;
+- `kernels`: faster CPU kernels patched into Keras's ops (JAX's
+  convolutions and pooling, torch's matmuls), behind `compat`'s gate;
 - `quiet`: hides the native libraries' noise on the terminal.
 
 Imports `kft.errors` only from kft, and keras and the engines only inside

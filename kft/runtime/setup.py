@@ -4,7 +4,7 @@ and precision; and their record for `env.json`.
 The rule for process-wide state: `configure` returns a function that puts
 back what it changed and can be undone (Keras's dtype policy, the Keras
 distribution, JAX's random-bits flag, JAX's convolutions and pooling
-and torch's float32 matmuls on CPU: `kft.runtime.compat.jax_cpu_rewrites`,
+and torch's float32 matmuls on CPU: `kft.runtime.kernels.jax_cpu_rewrites`,
 `onednn_matmul`), and `kft.train` calls it when it returns. What cannot
 be undone stays, and is listed here and in the README:
 
@@ -21,7 +21,7 @@ import platform
 import random
 from importlib import metadata
 
-from kft.runtime import allocator, compat, distribute
+from kft.runtime import allocator, compat, distribute, kernels
 from kft.runtime.backend import current
 
 # Open patches, held here so that a caller who drops `configure`'s restore
@@ -54,8 +54,8 @@ def configure(config):
     if config.keep_freed_memory:
         allocator.keep()
     held = contextlib.ExitStack()
-    held.enter_context(compat.jax_cpu_rewrites())
-    held.enter_context(compat.onednn_matmul())
+    held.enter_context(kernels.jax_cpu_rewrites())
+    held.enter_context(kernels.onednn_matmul())
     _HELD.append(held)
     random.seed(config.seed)
     np.random.seed(config.seed)

@@ -209,14 +209,17 @@ class StepTimer(keras.callbacks.Callback):
         offset: callable or None. `offset(epoch)`: steps of `epoch` done
             before this `fit` (a resumed run), so steps count from the
             epoch's start.
+        foreign: bool or None. Measure other processes' CPU load each step
+            (reads `/proc`); None: only with `KFT_FOREIGN_LOAD=1`, as the
+            benchmark tools set it.
 
     Attributes:
         steps: list of dicts, the clock's record.
     """
 
-    def __init__(self, offset=None):
+    def __init__(self, offset=None, foreign=None):
         super().__init__()
-        self.clock = StepClock()
+        self.clock = StepClock(foreign)
         self.offset = offset or (lambda epoch: 0)
 
     @property

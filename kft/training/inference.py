@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from kft.data import buckets
-from kft.runtime import compat
+from kft.runtime import kernels
 from kft.training import timing
 
 BUCKETS = 4  # bucket lengths below `sequence_length`, as training's default
@@ -52,7 +52,8 @@ def predict_split(model, split, batch_size, start=None, bucketed=True):
         compile on jax and tensorflow); `examples_per_second` and
         `seconds` over the other batches; `batches`, `warmup_batches`,
         `bucketed` (bool) and `mean_foreign_cpu` (other processes' load
-        meanwhile, `kft.training.timing`).
+        meanwhile, `kft.training.timing`; None unless
+        `KFT_FOREIGN_LOAD=1`).
     """
     start = time.perf_counter() if start is None else start
     if bucketed and buckets.applies(model, split.x):
@@ -86,7 +87,7 @@ def predict_split(model, split, batch_size, start=None, bucketed=True):
 
 
 def _run(model, dataset, clock):
-    with compat.jax_cpu_rewrites(), compat.onednn_matmul():
+    with kernels.jax_cpu_rewrites(), kernels.onednn_matmul():
         return _predict(model, dataset, clock)
 
 
@@ -105,7 +106,8 @@ def _predict(model, dataset, clock):
 
 
 class _Clock:
-    """Batch ends of one `predict`, with `timing`'s foreign-load record.
+    """Batch ends of one `predict`, with `timing`'s foreign-load record
+    (when `KFT_FOREIGN_LOAD=1`).
 
     Args:
         start: float. `time.perf_counter()` when the command began.

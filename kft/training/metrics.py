@@ -12,6 +12,7 @@ thresholds), plus `top5_accuracy` from 10 classes on.
 import keras
 from keras import ops
 
+from kft.runtime import compat
 from kft.training import multiclass
 from kft.training.multiclass import MacroF1, MulticlassAUC
 
@@ -39,7 +40,7 @@ class BinaryF1(keras.metrics.Metric):
 
     def __init__(self, name="f1", dtype="float32"):
         super().__init__(name=name, dtype=dtype)
-        self._direction = "up"
+        compat.maximized(self)  # `mode="auto"` callbacks maximize it
         zeros = keras.initializers.Zeros()
         self.tp = self.add_variable((), zeros, dtype="float32", name="tp")
         self.fp = self.add_variable((), zeros, dtype="float32", name="fp")

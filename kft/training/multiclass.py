@@ -4,6 +4,8 @@ macro ROC AUC, from integer labels and logits, in `keras.ops`."""
 import keras
 from keras import ops
 
+from kft.runtime import compat
+
 
 def confusion_batch(y_true, y_pred, num_classes, sample_weight=None):
     """One batch's `(num_classes, num_classes)` confusion counts (rows
@@ -41,7 +43,7 @@ class MacroF1(keras.metrics.Metric):
 
     def __init__(self, num_classes, name="f1", dtype="float32"):
         super().__init__(name=name, dtype=dtype)
-        self._direction = "up"
+        compat.maximized(self)  # `mode="auto"` callbacks maximize it
         self.num_classes = int(num_classes)
         self.confusion = self.add_variable(
             (self.num_classes, self.num_classes),

@@ -60,7 +60,7 @@ def test_a_peer_loop_counts_its_own_examples_and_tokens(monkeypatch):
     ticks = iter(range(100))
     monkeypatch.setattr(timing, "cpu_snapshot",
                         lambda: (float(next(ticks)), 0.0, 0.0))
-    clock = timing.StepClock()
+    clock = timing.StepClock(foreign=True)  # as the peers' clocks
     for epoch in range(2):
         clock.epoch_begin(epoch)
         for step in range(4):
@@ -91,3 +91,98 @@ def test_a_busy_child_process_counts_as_our_own_load():
     assert after[2] - before[2] > 0.5
     load = foreign_cores(before, after)
     assert load is None or load < 0.5
+
+
+def _fake_proc(root, processes, children):
+    """A `/proc` of `processes` entries, `children` of them this
+    process's, each child with 10 + 20 ticks of CPU (utime, stime)."""
+    import os
+
+    (root / "stat").write_text("cpu  100 0 50 1000 0 0 0 0 0 0\n")
+    (root / "self").mkdir()
+    for pid in range(1, processes + 1):
+        parent = os.getpid() if pid <= children else 1
+        (root / str(pid)).mkdir()
+        (root / str(pid) / "stat").write_text(
+            f"{pid} (worker (x)) S {parent} 1 1 0 -1 0 0 0 0 0 "
+            "10 20 0 0 20 0 1 0\n")
+
+
+def _proc_reads(monkeypatch, timing, root):
+    """Counts the clock's listings and file opens under `root`."""
+    import builtins
+    import os
+
+    reads = {"listdir": 0, "open": 0}
+    listdir, real_open = os.listdir, builtins.open
+
+    def counted_listdir(path="."):
+        reads["listdir"] += str(path).startswith(str(root))
+        return listdir(path)
+
+    def counted_open(path, *args, **kwargs):
+        reads["open"] += str(path).startswith(str(root))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "listdir", counted_listdir)
+    monkeypatch.setattr(timing, "open", counted_open, raising=False)
+    monkeypatch.setattr(timing, "PROC", str(root))
+    return reads
+
+
+def test_the_default_clock_reads_no_proc_on_a_node_of_1500(tmp_path,
+                                                          monkeypatch):
+    """By default a step reads the clock only: no `/proc/stat`, no
+    listing of `/proc`; its foreign load is None and it counts as clean."""
+    import kft.training.timing as timing
+
+    monkeypatch.delenv("KFT_FOREIGN_LOAD", raising=False)
+    _fake_proc(tmp_path, 1500, 3)
+    reads = _proc_reads(monkeypatch, timing, tmp_path)
+    clock = timing.StepClock()
+    assert clock.foreign is False
+    clock.epoch_begin(0)
+    for step in range(8):
+        clock.step_end(step)
+    assert reads == {"listdir": 0, "open": 0}
+    assert all(s["foreign"] is None for s in clock.steps)
+    got = clock.summary(batch_size=4, skip_steps=2)
+    assert got["clean_steps"] == got["timed_steps"] == 5
+    assert got["mean_foreign_cpu"] is None
+    assert got["examples_per_second"] > 0
+
+
+@pytest.mark.parametrize("how", ["environment", "argument"])
+def test_an_opted_in_clock_reads_every_process(tmp_path, monkeypatch, how):
+    import os
+
+    import kft.training.timing as timing
+
+    monkeypatch.delenv("KFT_FOREIGN_LOAD", raising=False)
+    if how == "environment":
+        monkeypatch.setenv("KFT_FOREIGN_LOAD", "1")
+    _fake_proc(tmp_path, 1500, 3)
+    reads = _proc_reads(monkeypatch, timing, tmp_path)
+    clock = timing.StepClock(foreign=True if how == "argument" else None)
+    assert clock.foreign is True
+    clock.epoch_begin(0)
+    clock.step_end(0)
+    # two snapshots: each lists the table, reads its stat and 1,500 more
+    assert reads == {"listdir": 2, "open": 2 * 1501}
+    assert clock.steps[0]["foreign"] is not None
+    ticks = os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    children = timing._children_cpu()
+    assert children == pytest.approx(3 * 30 / ticks)
+    assert timing.cpu_snapshot()[2] >= own.user + own.system + children
+
+
+def test_an_opted_in_clock_counts_unknown_loads_as_not_clean():
+    from kft.training.timing import StepClock
+
+    clock = StepClock(foreign=True)
+    clock.steps = [{"epoch": 0, "step": i, "seconds": 1.0, "foreign": f,
+                    "examples": None, "tokens": None}
+                   for i, f in enumerate([0.0, None, 0.1, 2.0, 0.0])]
+    got = clock.summary(batch_size=2, skip_steps=0)
+    assert (got["timed_steps"], got["clean_steps"]) == (4, 2)
