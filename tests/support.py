@@ -31,18 +31,3 @@ def run_kft(*args, backend=None, env=None, timeout=600, cwd=ROOT):
         [sys.executable, "-m", "kft", *args], capture_output=True,
         text=True, env=environ, timeout=timeout, cwd=cwd,
     )
-
-
-def only_on(backend):
-    """Marks a test `one_backend(backend)`: it runs in that backend's pass
-    of the suite only, and is skipped in the others."""
-    import pytest
-
-    from kft.runtime.backend import current
-
-    def mark(test):
-        test = pytest.mark.one_backend(backend)(test)
-        return pytest.mark.skipif(
-            current() != backend, reason=f"runs in the {backend} pass")(test)
-
-    return mark

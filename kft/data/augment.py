@@ -84,7 +84,7 @@ def random_resized_crop(image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
     ```python
     seeds = tf.data.Dataset.random(seed=0).batch(2)
     ds = tf.data.Dataset.zip((images, seeds)).map(
-        lambda image, seed: kft.augment.random_resized_crop(image, 224,
+        lambda image, seed: kft.data.augment.random_resized_crop(image, 224,
                                                             seed=seed))
     ```
     """

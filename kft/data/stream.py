@@ -3,7 +3,7 @@
 A training set is read in passes (epochs). Pass `p` visits every example
 once, in an order drawn from `(seed, p)` alone, so a run killed in the
 middle of pass `p` can start a new process at pass `p`, batch `b`, and see
-the same batches as a run that never stopped (`kft.resume`).
+the same batches as a run that never stopped (`kft.training.resume`).
 
 A loader describes one pass with a function `one_pass(p, first)`: pass
 `p`'s batches from batch `first` on, as a `tf.data.Dataset` (`p` and

@@ -3,7 +3,7 @@
     config.json   the resolved config, the recipe and the kft version
     env.json      backend, devices, package versions, seed
     history.csv   one row of train and validation values per epoch
-    curves.png    learning curves and learning rate (`kft.plots`)
+    curves.png    learning curves and learning rate (`kft.rundir.plots`)
     confusion.png the best model's validation confusion matrix
     tensorboard/  TensorBoard event files, with `tensorboard=true`
     model.keras   the best model (whole KerasHub task with preprocessor)
@@ -85,7 +85,7 @@ def prepare(path):
     """Makes `path` ready for a new run, or explains why it cannot be.
 
     A finished run is never overwritten. An unfinished kft run (no
-    `metrics.json`) that `kft.resume` does not resume is started again. Any
+    `metrics.json`) that `kft.training.resume` does not resume is started again. Any
     other non-empty folder is refused.
     """
     if os.path.exists(path) and not os.path.isdir(path):

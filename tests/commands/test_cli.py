@@ -1,4 +1,4 @@
-"""kft/cli.py. Runs that pick a backend go through a subprocess."""
+"""kft/commands/cli.py. Runs that pick a backend go through a subprocess."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""kft/augment.py: the crop-box sampler's statistics over many draws, the
+"""kft/data/augment.py: the crop-box sampler's statistics over many draws, the
 crops themselves, and the training pipeline that uses them."""
 
 import functools

@@ -1,4 +1,4 @@
-"""kft/buckets.py: length-bucketed text batches, tokenized once."""
+"""kft/data/buckets.py: length-bucketed text batches, tokenized once."""
 
 import os
 

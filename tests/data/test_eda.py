@@ -1,4 +1,4 @@
-"""kft/eda.py: swap, delete and insert the sentence's own words."""
+"""kft/data/eda.py: swap, delete and insert the sentence's own words."""
 
 import collections
 

@@ -1,4 +1,4 @@
-"""kft/evaluation.py and `kft eval`, on one tiny trained MRPC run."""
+"""kft/evaluation/evaluate.py and `kft eval`, on one tiny trained MRPC run."""
 
 import os
 import re

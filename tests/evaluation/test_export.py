@@ -1,4 +1,4 @@
-"""kft/export.py and `kft export`: keras, saved_model and onnx artefacts of
+"""kft/evaluation/export.py and `kft export`: keras, saved_model and onnx artefacts of
 tiny finished runs reproduce the run model's outputs.
 
 saved_model and onnx are traced on TensorFlow (in a subprocess when the

@@ -1,4 +1,4 @@
-"""kft/predict.py and `kft predict`, on tiny finished MRPC, SST-2 and
+"""kft/evaluation/predict.py and `kft predict`, on tiny finished MRPC, SST-2 and
 hot-dog runs."""
 
 import json

@@ -1,4 +1,4 @@
-"""kft/dropout.py: a task rebuilt with another dropout rate."""
+"""kft/model/dropout.py: a task rebuilt with another dropout rate."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""kft/freeze.py: the backbone, or its lower layers, frozen."""
+"""kft/model/freeze.py: the backbone, or its lower layers, frozen."""
 
 import numpy as np
 import pytest

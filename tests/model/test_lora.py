@@ -1,4 +1,4 @@
-"""kft/lora.py: KerasHub's LoRA through `lora_rank=`."""
+"""kft/model/lora.py: KerasHub's LoRA through `lora_rank=`."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""kft/atomic.py: a file is replaced whole or not at all."""
+"""kft/rundir/atomic.py: a file is replaced whole or not at all."""
 
 import os
 

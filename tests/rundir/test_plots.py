@@ -1,4 +1,4 @@
-"""kft/plots.py: learning curves and the confusion matrix, as figures with
+"""kft/rundir/plots.py: learning curves and the confusion matrix, as figures with
 the history's data, as PNGs in every run directory."""
 
 import os

@@ -1,4 +1,4 @@
-"""kft/tables.py: aligned text tables and Markdown tables."""
+"""kft/rundir/tables.py: aligned text tables and Markdown tables."""
 
 from kft.rundir.tables import markdown_table, short, text_table
 

@@ -10,7 +10,6 @@ import importlib
 
 import numpy as np
 import pytest
-from support import only_on
 
 from kft.runtime import compat
 
@@ -155,7 +154,7 @@ def test_tokenized_inputs_fallback_trains_and_saves_the_preprocessor(
                                model.predict(texts, verbose=0), atol=1e-5)
 
 
-@only_on("jax")
+@pytest.mark.one_backend("jax")
 @pytest.mark.parametrize("public", [False, True])
 def test_threefry_flag_is_set_or_left_to_jax(monkeypatch, public):
     import jax

@@ -62,7 +62,7 @@ def engine_runs(backend, tiny_bert, mrpc_dir, tmp_path_factory):
     elif backend == "tensorflow":
         # One batch of all 7 training rows per epoch: Keras's TensorFlow
         # trainer draws one batch before training under a strategy, which
-        # starts the shuffled order one pass later (see kft.distribute).
+        # starts the shuffled order one pass later (see kft.runtime.distribute).
         spec = {"base": _base(tiny_bert, mrpc_dir, limit=7, epochs=3),
                 "out": out, "cpus": 2,
                 "runs": {"single": {"distribute": "none"},

@@ -12,7 +12,6 @@ import importlib
 
 import numpy as np
 import pytest
-from support import only_on
 
 from kft.runtime import compat, kernels
 
@@ -189,7 +188,7 @@ def _taken(module, names):
                                    False))) for name in names)
 
 
-@only_on("jax")
+@pytest.mark.one_backend("jax")
 @pytest.mark.parametrize("case,expected", [
     ("tested", ("depthwise,pointwise,max_pool", "111")),
     ("pointwise", ("pointwise", "010")),  # KFT_JAX_REWRITES=pointwise
@@ -228,13 +227,13 @@ def test_jax_cpu_rewrites_replace_keras_ops_and_are_undone(
     assert _taken(nn, names) == "000"
 
 
-@only_on("torch")
+@pytest.mark.one_backend("torch")
 def test_jax_cpu_rewrites_open_nothing_off_jax(pristine):
     with kernels.jax_cpu_rewrites() as opened:
         assert opened == ()
 
 
-@only_on("jax")
+@pytest.mark.one_backend("jax")
 def test_configure_keeps_jax_rewrites_until_restored(pristine, monkeypatch):
     """A configure whose restore function is dropped must not undo the
     patch when the garbage collector closes the context manager."""
@@ -295,7 +294,7 @@ def _onednn_model():
     return run
 
 
-@only_on("torch")
+@pytest.mark.one_backend("torch")
 @pytest.mark.parametrize("public,expected", [
     (False, (True, True, False, 3)),  # the three layers; not the others
     (True, (False, False, False, 0)),
@@ -320,7 +319,7 @@ def test_onednn_matmul_equals_torch_and_is_undone(pristine, monkeypatch,
     assert (on, taken, after, len(calls)) == expected
 
 
-@only_on("jax")
+@pytest.mark.one_backend("jax")
 def test_onednn_matmul_only_on_torch(pristine):
     with kernels.onednn_matmul() as on:
         assert on is False

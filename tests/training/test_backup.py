@@ -1,4 +1,4 @@
-"""kft/backup.py: resuming from any backup gives the run that never stopped,
+"""kft/training/backup.py: resuming from any backup gives the run that never stopped,
 with every stateful callback put back (in-process: no kill needed)."""
 
 import dataclasses

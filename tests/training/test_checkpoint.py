@@ -1,4 +1,4 @@
-"""kft/checkpoint.py: the backup file, and a model's state in and out."""
+"""kft/training/checkpoint.py: the backup file, and a model's state in and out."""
 
 import os
 

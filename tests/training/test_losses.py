@@ -1,4 +1,4 @@
-"""kft/losses.py: label smoothing and balanced class weights."""
+"""kft/training/losses.py: label smoothing and balanced class weights."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""kft/optimizers.py: the run's optimizer and the head's multiplier."""
+"""kft/training/optimizers.py: the run's optimizer and the head's multiplier."""
 
 import keras
 import numpy as np

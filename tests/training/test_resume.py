@@ -1,4 +1,4 @@
-"""kft/resume.py: a killed run goes on; a mismatched one is refused."""
+"""kft/training/resume.py: a killed run goes on; a mismatched one is refused."""
 
 import dataclasses
 import os

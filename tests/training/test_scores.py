@@ -1,4 +1,4 @@
-"""kft/confusion.py: the confusion matrix and the worst examples, checked
+"""kft/training/scores.py: the confusion matrix and the worst examples, checked
 against counts and orders worked out by hand."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""kft/train.py end to end on a tiny BERT and real MRPC rows."""
+"""kft/training/trainer.py end to end on a tiny BERT and real MRPC rows."""
 
 import dataclasses
 import os
