@@ -39,7 +39,7 @@ def words(path):
 
 
 def resolves(name):
-    """True when `name` (a module, then attributes) is a module or an attribute."""
+    """True when `name` (kft.x.y) is a module or an attribute of one."""
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
         try:

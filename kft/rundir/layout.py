@@ -85,8 +85,8 @@ def prepare(path):
     """Makes `path` ready for a new run, or explains why it cannot be.
 
     A finished run is never overwritten. An unfinished kft run (no
-    `metrics.json`) that `kft.training.resume` does not resume is started again. Any
-    other non-empty folder is refused.
+    `metrics.json`) that `kft.training.resume` does not resume is started
+    again. Any other non-empty folder is refused.
     """
     if os.path.exists(path) and not os.path.isdir(path):
         raise KftError(f"output_dir={path!r} is a file, not a folder")

@@ -1,4 +1,5 @@
-"""kft/commands/report.py and `kft report`: runs side by side, from their JSON files.
+"""kft/commands/report.py and `kft report`: runs side by side, from their
+JSON files.
 
 One real tiny run, and run directories made from its files with a few
 values changed: another seed and backend, an unfinished run."""

@@ -1,5 +1,5 @@
-"""kft/evaluation/export.py and `kft export`: keras, saved_model and onnx artefacts of
-tiny finished runs reproduce the run model's outputs.
+"""kft/evaluation/export.py and `kft export`: keras, saved_model and onnx
+artefacts of tiny finished runs reproduce the run model's outputs.
 
 saved_model and onnx are traced on TensorFlow (in a subprocess when the
 suite runs on torch or jax); the artefacts are read back here, on any

@@ -1,4 +1,5 @@
-"""kft/model/head.py: the new head starts from the same weights on every backend."""
+"""kft/model/head.py: the new head starts from the same weights on every
+backend."""
 
 import json
 import os

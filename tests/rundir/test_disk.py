@@ -1,4 +1,5 @@
-"""kft/rundir/disk.py: a run refuses to start on a disk without room for its files."""
+"""kft/rundir/disk.py: a run refuses to start on a disk without room for its
+files."""
 
 import shutil
 from collections import namedtuple

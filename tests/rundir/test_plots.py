@@ -1,5 +1,5 @@
-"""kft/rundir/plots.py: learning curves and the confusion matrix, as figures with
-the history's data, as PNGs in every run directory."""
+"""kft/rundir/plots.py: learning curves and the confusion matrix, as figures
+with the history's data, as PNGs in every run directory."""
 
 import os
 

@@ -1,5 +1,5 @@
-"""kft/training/backup.py: resuming from any backup gives the run that never stopped,
-with every stateful callback put back (in-process: no kill needed)."""
+"""kft/training/backup.py: resuming from any backup gives the run that never
+stopped, with every stateful callback put back (in-process: no kill needed)."""
 
 import dataclasses
 import os

@@ -1,4 +1,5 @@
-"""kft/training/callbacks.py: a NaN loss stops the run and keeps the best model."""
+"""kft/training/callbacks.py: a NaN loss stops the run and keeps the best
+model."""
 
 import os
 

@@ -1,4 +1,5 @@
-"""kft/training/checkpoint.py: the backup file, and a model's state in and out."""
+"""kft/training/checkpoint.py: the backup file, and a model's state in and
+out."""
 
 import os
 
