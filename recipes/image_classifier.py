@@ -12,7 +12,14 @@ recipes/hotdog.py is a config of this recipe.
         tfds_splits=train=train,test=test image_size=64 preset=...
     kft run recipes/image_classifier.py --smoke data_dir=... preset=...
 
-Expected: TODO-MEASURE
+Measured (tools/results/digits_torch.md): scikit-learn's 8x8 digits as
+a folder, ImageNet EfficientNet-Lite0 (`kft preset import`), seed 0,
+image_size=96 epochs=6 batch_size=32 learning_rate=3e-3 flip=false
+crop_scale=0.5,1 patience=0, from `python tools/digits.py --backends torch
+--out tools/results/digits_torch.json`: torch 0.989 test accuracy on the
+held-out fifth (359 images), 0.986 best-epoch validation accuracy
+(optimistic: the epoch is picked on it); jax 0.978 / 0.986
+(digits_jax.md), tensorflow 0.978 / 0.983 (digits.md).
 """
 
 import dataclasses

@@ -3,6 +3,7 @@
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +17,13 @@ from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 
 RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("[!_]*.py"))
 CLASSES = ("hotdog", "not-hotdog")
+# Words that stand in for a figure not yet measured (case-sensitive:
+# "Measured" is the passage this test wants, "MEASURE" a placeholder).
+PLACEHOLDER = re.compile(r"TODO|TBD|MEASURE|XXX|FIXME")
+RESULTS_FILE = re.compile(r"tools/results/([\w*.-]+\.md)")
+BARE_RESULTS_FILE = re.compile(r"(?<![\w/*.-])([\w*-]+\.md)\b")
+FIGURE = re.compile(r"\b\d*\.\d+\b")  # e.g. 0.860
+COMMAND = re.compile(r"`(?:kft |python tools/)[^`]+`")
 
 
 @pytest.fixture
@@ -34,16 +42,99 @@ def tiny_overrides(request, tiny_bert, mrpc_dir, sst2_dir, tiny_resnet,
     }
 
 
+def docstring_problems(name, doc):
+    """Why `doc` cannot be recipes/NAME.py's docstring; [] when it can.
+
+    It shows `kft run recipes/NAME.py`, holds no placeholder, and has a
+    `Measured` passage with a figure, the command in backticks that
+    measured it, and at least one tools/results/*.md file, each of which
+    (and each bare *.md name in the passage, a file of tools/results/)
+    exists; "not measured" alone is no Measured passage.
+    """
+    problems = []
+    if f"kft run recipes/{name}.py" not in doc:
+        problems.append(f"no `kft run recipes/{name}.py` command")
+    placeholders = PLACEHOLDER.findall(doc)
+    if placeholders:
+        problems.append(f"placeholder {', '.join(placeholders)}")
+    _, found, passage = doc.partition("Measured")
+    if not found:
+        return problems + ["no Measured passage"]
+    named = RESULTS_FILE.findall(passage)
+    if not named:
+        problems.append("the Measured passage names no tools/results/*.md")
+    results = ROOT / "tools" / "results"
+    for file in named + BARE_RESULTS_FILE.findall(passage):
+        if not any(results.glob(file)):
+            problems.append(f"no tools/results/{file}")
+    if not FIGURE.search(passage):
+        problems.append("the Measured passage gives no figure")
+    if not COMMAND.search(passage):
+        problems.append("the Measured passage gives no command in backticks")
+    return problems
+
+
+GOOD = """A recipe.
+
+    kft run recipes/x.py data_dir=DIR
+
+Measured (tools/results/digits_torch.md): 0.989 test accuracy from
+`python tools/digits.py --backends torch` (digits.md: 0.978).
+"""
+BAD = {
+    "placeholder": (GOOD.replace("0.989", "TODO-MEASURE"),
+                    "placeholder TODO, MEASURE"),
+    "expected placeholder": ("kft run recipes/x.py\n\nExpected: "
+                             "TODO-MEASURE\n", "no Measured passage"),
+    "not measured alone": ("kft run recipes/x.py\n\nExpected: about 0.9; "
+                           "not measured here.\n", "no Measured passage"),
+    "TBD": (GOOD.replace("0.989 test", "TBD test"), "placeholder TBD"),
+    "FIXME": (GOOD + "FIXME\n", "placeholder FIXME"),
+    "XXX": (GOOD.replace("0.978", "XXX"), "placeholder XXX"),
+    "no figure": (GOOD.replace("0.989", "a").replace("0.978", "b"),
+                  "gives no figure"),
+    "no results file": (GOOD.replace("(tools/results/digits_torch.md)",
+                                     "").replace(" (digits.md: 0.978)", ""),
+                        "names no tools/results/*.md"),
+    "missing results file": (GOOD.replace("digits_torch.md", "nowhere.md"),
+                             "no tools/results/nowhere.md"),
+    "missing bare file": (GOOD.replace("(digits.md", "(nowhere.md"),
+                          "no tools/results/nowhere.md"),
+    "no command": (GOOD.replace("`", ""), "no command in backticks"),
+    "no kft run": (GOOD.replace("kft run recipes/x.py", "kft run DIR"),
+                   "no `kft run recipes/x.py` command"),
+}
+
+
+@pytest.mark.backend_free
 def test_recipes_are_found():
     assert "mrpc" in RECIPES
 
 
+@pytest.mark.backend_free
+def test_the_docstring_check_accepts_a_measured_figure():
+    assert docstring_problems("x", GOOD) == []
+
+
+@pytest.mark.backend_free
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_the_docstring_check_rejects_a_placeholder_or_a_missing_part(case):
+    doc, problem = BAD[case]
+    problems = docstring_problems("x", doc)
+    assert any(problem in p for p in problems), problems
+
+
+@pytest.mark.backend_free
+@pytest.mark.parametrize("name", RECIPES)
+def test_recipe_docstring_cites_a_measured_run(name):
+    doc = importlib.import_module(f"recipes.{name}").__doc__
+    assert docstring_problems(name, doc) == []
+
+
+@pytest.mark.backend_free
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_module_is_plain_and_documented(name):
     module = importlib.import_module(f"recipes.{name}")
-    doc = module.__doc__
-    assert f"kft run recipes/{name}.py" in doc
-    assert "Expected" in doc
     source = Path(module.__file__).read_text()
     assert len(source.splitlines()) <= 80, "a recipe fits on one screen"
     config = module.recipe().config
@@ -72,6 +163,7 @@ def test_recipe_smoke_runs_from_the_command_line(name, tiny_overrides,
     assert (out / "model.keras").exists()
 
 
+@pytest.mark.backend_free
 def test_recipes_import_without_side_effects(tmp_path):
     import subprocess
 

@@ -17,6 +17,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import largest_difference  # noqa: E402  (tests/ on the path)
+
 
 def main(spec):
     if spec.get("cpus"):
@@ -43,9 +46,9 @@ def main(spec):
             "metrics": result.metrics,
             "distribution": json.load(open(os.path.join(
                 out, "env.json")))["distribution"],
-            "difference": _largest(weights, first),
-            "moved": _largest(weights, start),
-            "scale": max(float(np.max(np.abs(w))) for w in weights),
+            "difference": largest_difference(weights, first)[0],
+            "moved": largest_difference(weights, start)[0],
+            "scale": largest_difference(first, weights)[1],
             "sharded": _sharded(result.model),
         }
     for name, overrides in spec.get("errors", {}).items():
@@ -56,10 +59,6 @@ def main(spec):
         except kft.KftError as error:
             report[name] = {"error": str(error)}
     print(json.dumps(report))
-
-
-def _largest(a, b):
-    return max(float(abs(x - y).max()) for x, y in zip(a, b, strict=True))
 
 
 def _sharded(model):

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import pytest
-from support import ROOT
+from support import ROOT, largest_difference
 
 import kft
 from kft import rundir
@@ -138,17 +138,12 @@ def _check_torchrun(runs):
     weights = kft.load_model(two).get_weights()
     one = [np.asarray(w) for w in runs["one"].model.get_weights()]
     _assert_same_weights({
-        "difference": _largest(weights, one),
-        "moved": _largest(one, runs["start"]),
-        "scale": max(float(np.abs(w).max()) for w in one)})
+        "difference": largest_difference(weights, one)[0],
+        "moved": largest_difference(one, runs["start"])[0],
+        "scale": largest_difference(weights, one)[1]})
     metrics = rundir.read_json(os.path.join(two, "metrics.json"))
     for key, value in runs["one"].metrics.items():
         assert metrics[key] == pytest.approx(value, rel=1e-5)
-
-
-def _largest(a, b):
-    return max(float(np.abs(np.asarray(x) - np.asarray(y)).max())
-               for x, y in zip(a, b, strict=True))
 
 
 @pytest.mark.multiprocess

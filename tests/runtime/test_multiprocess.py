@@ -1,7 +1,8 @@
 """`kft run --processes N`: the engines' own multi-process protocols on one
 machine (JAX's `jax.distributed`, TensorFlow's `TF_CONFIG` workers, torch's
 `torchrun` nodes), against single-process training of the same global
-batch; a lost process; a killed group that resumes.
+batch; one group's life: preempted, resumed, a process lost, resumed
+again, and equal to the run that never stopped.
 
 Each backend's CI run tests its own engine. The runs use the tiny BERT,
 `dropout=0` (so no random draw depends on the device count) and a high
@@ -18,10 +19,11 @@ import time
 
 import numpy as np
 import pytest
-from support import ROOT
+from support import ROOT, kill_when, largest_difference
 
 import kft
 from kft import rundir
+from kft.commands.cli import main
 from kft.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
 from kft.runtime import process
 from kft.runtime.distribute import launch
@@ -88,11 +90,9 @@ def test_two_processes_train_as_one(runs, backend):
     mine = rundir.read_json(str(two / "metrics.json"))
     for key, value in runs["one"].metrics.items():
         assert mine[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
-    weights = kft.load_model(str(two)).get_weights()
-    theirs = runs["one"].model.get_weights()
-    scale = max(float(np.abs(w).max()) for w in theirs)
-    largest = max(float(np.abs(a - b).max())
-                  for a, b in zip(weights, theirs, strict=True))
+    largest, scale = largest_difference(
+        kft.load_model(str(two)).get_weights(),
+        runs["one"].model.get_weights())
     assert largest <= RELATIVE * scale, (largest, scale)
     if backend == "torch":  # kft shards the data itself: show the shards
         shards = mine["shards"]
@@ -127,11 +127,8 @@ def test_two_processes_train_on_images_as_one(backend, tiny_resnet,
     assert mine["train_examples"] == 10
     for key, value in one.metrics.items():
         assert mine[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
-    weights = kft.load_model(str(two)).get_weights()
-    theirs = one.model.get_weights()
-    scale = max(float(np.abs(w).max()) for w in theirs)
-    largest = max(float(np.abs(a - b).max())
-                  for a, b in zip(weights, theirs, strict=True))
+    largest, scale = largest_difference(
+        kft.load_model(str(two)).get_weights(), one.model.get_weights())
     assert largest <= RELATIVE * scale, (largest, scale)
     if backend == "torch":
         shards = mine["shards"]
@@ -155,93 +152,83 @@ def _worker(launcher, index):
     return None
 
 
-def test_a_lost_process_stops_the_group_with_an_error(backend, tiny_bert,
-                                                      mrpc_dir, tmp_path):
-    args = _args(tiny_bert, mrpc_dir, tmp_path / "run", limit=64, epochs=3,
-                 backup_every_steps=1)
+def _position(out):
+    """The (epoch, step) of the run's newest backup, or None."""
+    backup = checkpoint.load(str(out))  # written whole (atomic rename)
+    return None if backup is None else tuple(backup[0]["position"])
+
+
+def test_a_group_stops_resumes_and_ends_as_if_never_stopped(
+        backend, runs, tiny_bert, mrpc_dir, tmp_path):
+    """One group's life, as the uninterrupted 2-process run's twin:
+
+    1. preemption: SIGTERM to the launcher reaches every process; they
+       agree on the step (a collective after each step), stop there with
+       one backup (exit 75);
+    2. the same command resumes; then a lost process (SIGKILL to worker 1)
+       stops the whole group within `STOP_BOUND` with a `kft: error:` line
+       naming it, leaving no process and no metrics behind;
+    3. the same command resumes again, from the last backup, and ends
+       exactly as the run that never stopped (no tolerance: the same
+       processes repeat the same float32 steps in the same order).
+    """
+    out = tmp_path / "run"
+    args = _args(tiny_bert, mrpc_dir, out, backup_every_steps=1)
+
     launcher = _launch(backend, args)
+    kill_when(launcher, lambda: _position(out) is not None,
+              number=signal.SIGTERM)
+    _, err = launcher.communicate(timeout=600)
+    assert launcher.returncode == EXIT_INTERRUPTED, err[-4000:]
+    said = [line for line in err.splitlines()
+            if line.startswith("kft: interrupted at epoch ")]
+    assert len(said) == 1, err[-4000:]
+    epoch = int(said[0].split("epoch ")[1].split(",")[0])
+    step = int(said[0].split("step ")[1].split(";")[0])
+    stopped = _position(out)
+    assert stopped == (epoch - 1, step)
+    assert not process.descendants(launcher.pid)
+
+    again = _launch(backend, args)
+    worker = []
+
+    def moved_on():  # resumed, and a backup past the stop
+        position = _position(out)
+        if position is None or position <= stopped:
+            return False
+        worker.append(_worker(again, 1))
+        return worker[-1] is not None
+
     deadline = time.time() + 600
-    while not os.path.exists(tmp_path / "run" / "backup.npz"):
-        assert launcher.poll() is None, launcher.stderr.read()[-4000:]
+    while not moved_on():
+        assert again.poll() is None, again.stderr.read()[-4000:]
         assert time.time() < deadline
-        time.sleep(0.05)
-    pid = _worker(launcher, 1)
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+    os.kill(worker[-1], signal.SIGKILL)
     killed = time.time()
-    _, err = launcher.communicate(timeout=STOP_BOUND + 60)
+    _, err = again.communicate(timeout=STOP_BOUND + 60)
     took = time.time() - killed
-    assert launcher.returncode != EXIT_OK
+    assert "resuming" in err, err[-3000:]
+    assert again.returncode not in (EXIT_OK, EXIT_INTERRUPTED), err[-3000:]
     assert took <= STOP_BOUND, took
     said = [line for line in err.splitlines() if line.startswith(
         "kft: error: process ")]
     assert said and ("was killed by SIGKILL" in said[0]
                      or "exited with status" in said[0]), err[-3000:]
-    assert not (tmp_path / "run" / "metrics.json").exists()
-    assert not process.descendants(launcher.pid)
+    assert not (out / "metrics.json").exists()
+    assert not process.descendants(again.pid)
 
-
-def test_a_killed_group_resumes_to_the_uninterrupted_result(
-        backend, runs, tiny_bert, mrpc_dir, tmp_path):
-    """SIGKILL to every process mid-epoch, then the same command: the
-    result equals the uninterrupted 2-process run exactly (no tolerance:
-    the same processes repeat the same float32 steps in the same order)."""
-    out = tmp_path / "run"
-    args = _args(tiny_bert, mrpc_dir, out, backup_every_steps=2)
-    launcher = _launch(backend, args)
-    deadline = time.time() + 600
-    while not os.path.exists(checkpoint.path_in(str(out))):
-        assert launcher.poll() is None, launcher.stderr.read()[-4000:]
-        assert time.time() < deadline
-        time.sleep(0.01)
-    for pid in [launcher.pid, *process.descendants(launcher.pid)]:
-        os.kill(pid, signal.SIGKILL)
-    launcher.communicate()
-    epoch, step = checkpoint.load(str(out))[0]["position"]
-    assert epoch < 2
-
-    again = _launch(backend, args)
-    _, err = again.communicate(timeout=1200)
-    assert again.returncode == EXIT_OK, err[-4000:]
+    last = _launch(backend, args)
+    _, err = last.communicate(timeout=1200)
+    assert last.returncode == EXIT_OK, err[-4000:]
     assert "resuming" in err
     mine = rundir.read_json(str(out / "metrics.json"))
     theirs = rundir.read_json(str(runs["two"] / "metrics.json"))
     for key in ("accuracy", "f1", "auc", "loss", "best_epoch"):
         assert mine[key] == theirs[key], key
+    assert len(mine["resumed"]) == 2
     assert (out / "history.csv").read_text() == (
         runs["two"] / "history.csv").read_text()
-    for a, b in zip(kft.load_model(str(out)).get_weights(),
-                    kft.load_model(str(runs["two"])).get_weights(),
-                    strict=True):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_sigterm_stops_every_process_at_the_same_step(
-        backend, runs, tiny_bert, mrpc_dir, tmp_path):
-    """Preemption of a group: SIGTERM to the launcher reaches every
-    process; they agree on the step (a collective after each step), stop
-    there with one backup (exit 75), and the same command again gives the
-    uninterrupted result exactly."""
-    out = tmp_path / "run"
-    args = _args(tiny_bert, mrpc_dir, out)
-    launcher = _launch(backend, args)
-    deadline = time.time() + 600
-    while not os.path.exists(checkpoint.path_in(str(out))):  # epoch 1 ends
-        assert launcher.poll() is None, launcher.stderr.read()[-4000:]
-        assert time.time() < deadline
-        time.sleep(0.01)
-    os.kill(launcher.pid, signal.SIGTERM)
-    _, err = launcher.communicate(timeout=600)
-    assert launcher.returncode == EXIT_INTERRUPTED, err[-4000:]
-    said = [line for line in err.splitlines()
-            if line.startswith("kft: interrupted at epoch 2, step ")]
-    assert len(said) == 1, err[-4000:]
-    step = int(said[0].split("step ")[1].split(";")[0])
-    assert checkpoint.load(str(out))[0]["position"] == [1, step]
-    assert not process.descendants(launcher.pid)
-    again = _launch(backend, args)
-    _, err = again.communicate(timeout=1200)
-    assert again.returncode == EXIT_OK, err[-4000:]
     for a, b in zip(kft.load_model(str(out)).get_weights(),
                     kft.load_model(str(runs["two"])).get_weights(),
                     strict=True):
@@ -270,20 +257,24 @@ def test_model_parallel_over_two_processes(backend, runs, tiny_bert,
     assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
 
 
-def test_a_topology_that_cannot_work_is_refused_before_training(
-        backend, tiny_bert, mrpc_dir, tmp_path):
+@pytest.mark.backend_free
+def test_a_busy_port_is_refused_before_any_process_starts(
+        capsys, tiny_bert, mrpc_dir, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         taken.listen()
-        done = subprocess.run(
-            [sys.executable, "-m", "kft", "run", MRPC, "--backend", backend,
-             "--processes", "2", "--port", str(port),
-             *_args(tiny_bert, mrpc_dir, tmp_path / "a")], cwd=ROOT,
-            capture_output=True, text=True, timeout=300)
-    assert done.returncode == EXIT_BAD_INPUT
+        assert main(argv=[
+            "run", MRPC, "--backend", "jax", "--processes", "2", "--port",
+            str(port), *_args(tiny_bert, mrpc_dir, tmp_path / "a")]) == (
+            EXIT_BAD_INPUT)
     assert f"kft: error: --port {port}: port {port} on 127.0.0.1 is in " \
-           "use" in done.stderr
+           "use" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_batch_that_does_not_split_is_refused_before_training(
+        backend, tiny_bert, mrpc_dir, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "kft", "run", MRPC, "--backend", backend,
          "--processes", "2", *_devices(backend),
@@ -296,6 +287,7 @@ def test_a_topology_that_cannot_work_is_refused_before_training(
     assert not (tmp_path / "b" / "model.keras").exists()
 
 
+@pytest.mark.backend_free
 def test_the_launcher_refuses_what_it_cannot_start():
     with pytest.raises(kft.KftError, match="--processes 1: give 2 or more"):
         launch.check("jax", 1, 1)

@@ -15,10 +15,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
-from support import ROOT, run_kft
+from support import ROOT, file_exists, kill_when, run_kft
 
 from kft import rundir
 from kft.commands.report import compare
@@ -160,17 +159,11 @@ def _kill_in_trial(args, run_dir, backend):
     """Starts the sweep, SIGKILLs its process group (the sweep and its
     trial) once trial `run_dir` has a backup and has not finished."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    with tempfile.TemporaryFile("w+") as err:
+    with tempfile.TemporaryFile("w+") as err:  # a pipe could fill up
         process = subprocess.Popen([sys.executable, "-m", "kft", *args],
                                    env=env, cwd=ROOT, start_new_session=True,
                                    stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.time() + 900
-        while not os.path.exists(checkpoint.path_in(run_dir)):
-            if process.poll() is not None or time.time() > deadline:
-                os.killpg(process.pid, signal.SIGKILL)
-                err.seek(0)
-                pytest.fail(f"no backup in {run_dir}: {err.read()[-3000:]}")
-            time.sleep(0.002)
-        os.killpg(process.pid, signal.SIGKILL)
+        kill_when(process, file_exists(checkpoint.path_in(run_dir)),
+                  group=True, timeout=900, poll=0.002, log=err)
         process.wait()
     assert process.returncode == -signal.SIGKILL

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from support import ROOT
+from support import ROOT, file_exists, kill_when
 
 import kft
 from kft import rundir
@@ -51,12 +51,9 @@ def _signal_in_epoch_2(tiny_bert, mrpc_dir, out, backend, signals):
         [sys.executable, "-m", "kft", "run", MRPC, *args], cwd=ROOT,
         env=dict(os.environ, KERAS_BACKEND=backend),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 600
-    while not os.path.exists(checkpoint.path_in(str(out))):
-        assert process.poll() is None, process.stderr.read()[-3000:]
-        assert time.time() < deadline
-        time.sleep(0.002)
-    for number in signals:
+    kill_when(process, file_exists(checkpoint.path_in(str(out))),
+              number=signals[0])
+    for number in signals[1:]:
         os.kill(process.pid, number)
     _, err = process.communicate(timeout=600)
     return process.returncode, err

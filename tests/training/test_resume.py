@@ -5,11 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
-from support import ROOT
+from support import ROOT, file_exists, kill_when
 
 import kft
 from kft import rundir
@@ -40,12 +39,7 @@ def _kill_after_first_backup(args, backend):
                                 *args], env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 600
-    while not os.path.exists(checkpoint.path_in(out)):
-        assert process.poll() is None, process.stderr.read()[-3000:]
-        assert time.time() < deadline
-        time.sleep(0.002)
-    os.kill(process.pid, signal.SIGKILL)
+    kill_when(process, file_exists(checkpoint.path_in(out)))
     process.communicate()
     assert process.returncode == -signal.SIGKILL
 
