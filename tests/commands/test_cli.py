@@ -35,28 +35,6 @@ def test_show_prints_the_resolved_config(capsys):
     assert shown["config"]["preset"] == "bert_base_en_uncased"
 
 
-SHOW_LOADS_NO_BACKEND = """
-import contextlib, io, json, sys
-from kft.commands.cli import main
-with contextlib.redirect_stdout(io.StringIO()) as out:
-    assert main(argv=["show", sys.argv[1]]) == 0
-assert json.loads(out.getvalue())["recipe"] == "mrpc"
-loaded = sorted(m for m in ("keras", "tensorflow", "torch", "jax")
-                if m in sys.modules)
-assert not loaded, loaded
-"""
-
-
-@pytest.mark.backend_free
-def test_show_loads_no_backend():
-    # KERAS_BACKEND unset: Keras would pick (and import) its default.
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    done = subprocess.run([sys.executable, "-c", SHOW_LOADS_NO_BACKEND, MRPC],
-                          env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-
-
 def test_show_smoke_uses_the_override_path(capsys):
     assert main(argv=["show", MRPC, "--smoke", "epochs=2"]) == EXIT_OK
     config = json.loads(capsys.readouterr().out)["config"]
@@ -130,7 +108,6 @@ np.save(out, kft.load_model(run).predict(pairs, verbose=0))
 
 def test_saved_model_predicts_the_same_on_another_backend(
         smoke_run, mrpc_dir, backend, tmp_path):
-    import subprocess
 
     import kft
 

@@ -54,6 +54,7 @@ def test_a_utf16_tsv_reads_as_its_utf8_original(utf16_pairs, mrpc_dir):
 
 
 @pytest.mark.integration
+@pytest.mark.backend_free  # read before any model: a data error
 def test_binary_data_is_one_line_naming_the_file(utf16_pairs, tiny_bert,
                                                  tmp_path):
     (utf16_pairs / "train.tsv").write_bytes(bytes(range(256)) * 8)
@@ -76,6 +77,7 @@ def test_a_truncated_preset_json_is_named(tiny_bert, tmp_path, name):
 
 
 @pytest.mark.integration
+@pytest.mark.backend_free  # checked before keras loads the preset
 def test_a_truncated_preset_fails_the_run_in_one_line(tiny_bert, mrpc_dir,
                                                       tmp_path):
     broken = tmp_path / "preset"
@@ -170,6 +172,29 @@ def test_resume_says_which_recipe_it_imports_and_refuses_strangers(
     assert resume.recipe_of(str(run), trust=True).name == "mrpc"
 
 
+SHOW_LOADS_NO_BACKEND = """
+import contextlib, io, json, sys
+from kft.commands.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    assert main(argv=["show", "recipes/mrpc.py"]) == 0
+assert json.loads(out.getvalue())["recipe"] == "mrpc"
+loaded = sorted(m for m in ("keras", "tensorflow", "torch", "jax")
+                if m in sys.modules)
+assert not loaded, loaded
+"""
+
+
+@pytest.mark.backend_free
+def test_show_loads_no_backend_when_none_is_chosen():
+    # KERAS_BACKEND unset: Keras would pick (and import) its default.
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", SHOW_LOADS_NO_BACKEND],
+                          env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
+
+
+@pytest.mark.backend_free
 def test_show_needs_no_backend_and_takes_one():
     code = ("import sys\nfrom kft.commands.cli import main\n"
             "assert main(argv=['show', 'recipes/mrpc.py', '--backend', 'jax', "
@@ -197,6 +222,7 @@ def test_resuming_a_run_whose_training_is_done_says_so():
 
 
 @pytest.mark.integration
+@pytest.mark.backend_free  # images are decoded by tf.data on every backend
 def test_data_warnings_read_as_kft_messages(hotdog_photos, tiny_resnet,
                                             tmp_path):
     photos = tmp_path / "photos"

@@ -115,6 +115,7 @@ def test_the_same_command_again_trains_nothing(random_sweep, tiny_bert,
                       for d in sweep_folder.trial_dirs(out)]
 
 
+@pytest.mark.backend_free  # the trials' engine is covered above and below
 def test_a_grid_search_covers_its_grid_exactly_once(tiny_bert, mrpc_dir,
                                                     backend, tmp_path):
     out = str(tmp_path / "grid")
