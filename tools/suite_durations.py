@@ -35,7 +35,7 @@ def read(folder, backend):
         seconds = float(case.get("time") or 0)
         name = f"{case.get('classname')}::{case.get('name')}"
         tests.append((seconds, name))
-        files[case.get("classname").rsplit(".", 1)[0]] += seconds
+        files[case.get("classname")] += seconds
     wall = None
     try:
         with open(os.path.join(folder, f"{backend}.wall")) as w:

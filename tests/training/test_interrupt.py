@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -41,22 +42,49 @@ def reference(tiny_bert, mrpc_dir, tmp_path_factory):
         SETTINGS, preset=tiny_bert, data_dir=mrpc_dir, output_dir=str(out))))
 
 
-def _signal_in_epoch_2(tiny_bert, mrpc_dir, out, backend, signals):
-    """Starts `kft run`; once epoch 1's backup exists, sends `signals`
-    (one or more, back to back). Returns (exit status, stderr)."""
-    args = [f"{k}={v}" for k, v in dict(
+def _args(tiny_bert, mrpc_dir, out):
+    return ["run", MRPC, *(f"{k}={v}" for k, v in dict(
         SETTINGS, preset=tiny_bert, data_dir=mrpc_dir,
-        output_dir=str(out)).items()]
+        output_dir=str(out)).items())]
+
+
+def _signal_in_epoch_2(tiny_bert, mrpc_dir, out, backend, signals):
+    """Starts `kft run` in a subprocess; once epoch 1's backup exists,
+    sends `signals` (one or more, back to back). Returns (exit status,
+    stderr). A second signal ends the process at once (`os._exit`), which
+    only a child can show."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "kft", "run", MRPC, *args], cwd=ROOT,
-        env=dict(os.environ, KERAS_BACKEND=backend),
+        [sys.executable, "-m", "kft", *_args(tiny_bert, mrpc_dir, out)],
+        cwd=ROOT, env=dict(os.environ, KERAS_BACKEND=backend),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     kill_when(process, file_exists(checkpoint.path_in(str(out))),
-              number=signals[0])
+              number=signals[0], poll=0.002)
     for number in signals[1:]:
         os.kill(process.pid, number)
     _, err = process.communicate(timeout=600)
     return process.returncode, err
+
+
+def _run_signalled_in_epoch_2(tiny_bert, mrpc_dir, out, number):
+    """`kft run` in this process (`kft.main`); a watcher thread sends this
+    process `number` once epoch 1's backup exists, as a scheduler would.
+    Returns the exit status."""
+    backup = checkpoint.path_in(str(out))
+    done = threading.Event()
+
+    def watch():
+        while not (done.is_set() or os.path.exists(backup)):
+            time.sleep(0.002)
+        if not done.is_set():
+            os.kill(os.getpid(), number)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return main(argv=_args(tiny_bert, mrpc_dir, out))
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _assert_same_run(out, reference):
@@ -79,8 +107,8 @@ def test_a_signal_mid_epoch_backs_up_the_step_and_resumes_exactly(
     step, and a resumed run repeats the remaining float32 operations in
     the same order (as `test_resume` shows for SIGKILL)."""
     out = tmp_path / "run"
-    code, err = _signal_in_epoch_2(tiny_bert, mrpc_dir, out, backend,
-                                   [number])
+    code = _run_signalled_in_epoch_2(tiny_bert, mrpc_dir, out, number)
+    err = capsys.readouterr().err
     assert code == EXIT_INTERRUPTED, err[-3000:]
     said = SAID.search(err)
     assert said, err[-3000:]
@@ -96,6 +124,7 @@ def test_a_signal_mid_epoch_backs_up_the_step_and_resumes_exactly(
     _assert_same_run(out, reference)
 
 
+@pytest.mark.backend_free  # the handler's os._exit; resume: test above
 def test_a_second_signal_exits_at_once_and_the_backup_stays_valid(
         tiny_bert, mrpc_dir, backend, reference, tmp_path):
     out = tmp_path / "run"
