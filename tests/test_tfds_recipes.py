@@ -1,38 +1,25 @@
-"""`kft run` of the general recipes with `tfds=`, in a subprocess, on
-TensorFlow Datasets' mock data (`tfds.testing.mock_data`: TFDS's real
-builder code path, its features and class names, on generated examples;
-no download). Then `kft eval` of that run reads the same TFDS source."""
+"""`kft run` of the general recipes with `tfds=`, through `kft.main` in
+this process, on TensorFlow Datasets' mock data (`tfds.testing.mock_data`:
+TFDS's real builder code path, its features and class names, on generated
+examples; no download). Then `kft eval` of that run reads the same TFDS
+source."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from support import ROOT
 
+from kft.commands.cli import main
 from kft.errors import EXIT_OK
 
 pytestmark = pytest.mark.integration
-# `kft` as a user runs it, inside TFDS's mock.
-MOCKED_KFT = """
-import sys
-import tensorflow_datasets as tfds
-from kft.commands.cli import main
-with tfds.testing.mock_data(num_examples=int(sys.argv[1])):
-    status = main(argv=sys.argv[2:])
-raise SystemExit(status)
-"""
 
 
-def mocked_kft(examples, *args, backend):
-    done = subprocess.run(
-        [sys.executable, "-c", MOCKED_KFT, str(examples), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "KERAS_BACKEND": backend,
-             "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == EXIT_OK, done.stderr[-3000:]
-    return done.stdout
+def mocked_kft(examples, *args):
+    """`kft ARGS` as a user runs it, inside TFDS's mock."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=examples):
+        assert main(argv=list(args)) == EXIT_OK
 
 
 def read(path):
@@ -46,8 +33,7 @@ def test_text_recipe_on_a_tfds_text_dataset(tiny_bert, tmp_path, backend):
                "text_columns=title,description",
                "tfds_splits=train=train,test=test", "validation_split=0.25",
                f"preset={tiny_bert}", "epochs=1", "batch_size=8",
-               "sequence_length=32", "verbose=0", f"output_dir={out}",
-               backend=backend)
+               "sequence_length=32", "verbose=0", f"output_dir={out}")
     inputs = read(out / "config.json")["inputs"]
     assert inputs["class_names"] == ["World", "Sports", "Business",
                                      "Sci/Tech"]
@@ -56,8 +42,7 @@ def test_text_recipe_on_a_tfds_text_dataset(tiny_bert, tmp_path, backend):
     metrics = read(out / "metrics.json")
     assert metrics["train_examples"] + metrics["validation_examples"] == 40
     assert {"accuracy", "f1", "auc"} <= set(metrics)
-    mocked_kft(40, "eval", str(out), "--backend", backend, "split=test",
-               backend=backend)
+    mocked_kft(40, "eval", str(out), "--backend", backend, "split=test")
     result = read(out / "eval-test.json")
     assert result["examples"] == 40 and len(result["per_class"]) == 4
 
@@ -69,8 +54,7 @@ def test_image_recipe_on_a_tfds_image_dataset(tiny_resnet, tmp_path,
                backend, "tfds=mnist", "tfds_splits=train=train,"
                "validation=test", "flip=false", "crop_scale=0.5,1",
                f"preset={tiny_resnet}", "image_size=32", "epochs=1",
-               "batch_size=10", "verbose=0", f"output_dir={out}",
-               backend=backend)
+               "batch_size=10", "verbose=0", f"output_dir={out}")
     inputs = read(out / "config.json")["inputs"]
     assert inputs["class_names"] == [str(d) for d in range(10)]
     assert (inputs["kind"], inputs["tfds"]) == ("image", "mnist")
