@@ -1,7 +1,7 @@
 """The README's "Your own data" examples, run as written: each bash block
 marked `<!-- tested: tests/test_readme.py NAME -->`, in a fresh folder
 where `presets/minilm` and `presets/lite0` are the tiny presets and `kft`
-is this checkout's `python -m kft`, on the suite's backend."""
+is this checkout's `python -m kft`, on the first pass's backend."""
 
 import json
 import os
@@ -15,7 +15,9 @@ from support import ROOT
 
 from kft.errors import EXIT_OK
 
-pytestmark = pytest.mark.integration
+# The examples name no backend: run as written once, in the first pass (the
+# commands they use are tested on every backend elsewhere).
+pytestmark = [pytest.mark.integration, pytest.mark.backend_free]
 PRELUDE = 'set -euo pipefail\nkft() { python -m kft "$@"; }\n'
 
 

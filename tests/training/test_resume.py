@@ -44,6 +44,7 @@ def _kill_after_first_backup(args, backend):
     assert process.returncode == -signal.SIGKILL
 
 
+@pytest.mark.backend_free  # resuming is exact on every backend: test_backup
 def test_a_killed_run_resumes_to_the_same_weights_and_metrics(
         tiny_bert, mrpc_dir, backend, tmp_path, capsys):
     """SIGKILL in the middle of epoch 1, then `kft resume`: the result is
@@ -53,8 +54,10 @@ def test_a_killed_run_resumes_to_the_same_weights_and_metrics(
     same steps in the same order from the same state (weights, optimizer
     moments and step count, dropout generators, data order, metric totals
     all restored), so even float32 round-off repeats. Measured: equal on
-    torch, jax and tensorflow. The tiny BERT has dropout 0.1, so a dropout
-    generator that was not restored would show.
+    torch, jax and tensorflow. The suite kills a child in its first pass
+    only; `test_backup` resumes from every backup, in-process, on every
+    backend. The tiny BERT has dropout 0.1, so a dropout generator that
+    was not restored would show.
     """
     from recipes import mrpc
 
