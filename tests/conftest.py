@@ -16,7 +16,8 @@ per backend (it sets `KFT_TEST_PASSES`, e.g. `torch jax tensorflow`):
   a subprocess that picks its own backends): only the first pass runs it;
 - `one_backend("jax")`: the test needs that backend, or pins it in a
   subprocess: only that backend's pass runs it, and a run on another
-  backend deselects it (a plain `pytest` too);
+  backend deselects it (a plain `pytest` too); `one_backend("tensorflow",
+  "torch")`: only those backends' passes;
 - every other test runs in every pass.
 
 A plain `pytest` (no `KFT_TEST_PASSES`) runs every other test. Deselected
@@ -53,13 +54,13 @@ def pytest_addoption(parser):
              "pass only, one_backend(B) tests in B's pass")
 
 
-def _pass_of(item, passes):
-    """The backend whose pass runs `item`, or None for every pass."""
+def _passes_of(item, passes):
+    """The backends whose passes run `item`, or None for every pass."""
     pinned = item.get_closest_marker("one_backend")
     if pinned is not None:
-        return pinned.args[0]
+        return set(pinned.args)
     if item.get_closest_marker("backend_free") is not None and passes:
-        return passes[0]
+        return {passes[0]}
     return None
 
 
@@ -67,7 +68,8 @@ def _other_passes(config, items):
     """Deselects the tests that another backend's pass runs."""
     passes = config.getoption("--passes").split()
     here = current_name() or "tensorflow"  # Keras's default
-    elsewhere = [i for i in items if _pass_of(i, passes) not in (None, here)]
+    elsewhere = [i for i in items
+                 if here not in (_passes_of(i, passes) or {here})]
     if elsewhere:
         _elsewhere.extend(elsewhere)
         gone = set(elsewhere)
