@@ -10,6 +10,8 @@ from support import ROOT
 
 from kft.errors import EXIT_OK
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 HEAVY = ("keras", "keras_hub", "tensorflow", "torch", "jax", "matplotlib",
          "keras_tuner")
 LIGHT = """

@@ -15,6 +15,8 @@ from support import ROOT
 
 from kft.errors import EXIT_OK
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 TOOLS = sorted((ROOT / "tools").glob("*.py"))
 COMMANDS = [p.name for p in TOOLS if "__main__" in p.read_text()]
 LIBRARIES = [p.stem for p in TOOLS if "__main__" not in p.read_text()]

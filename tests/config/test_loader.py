@@ -4,6 +4,8 @@ from support import ROOT
 from kft import KftError, Recipe
 from kft.config.loader import load
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 def test_loads_a_recipe_file_by_path():
     recipe = load(str(ROOT / "recipes" / "mrpc.py"))

@@ -5,6 +5,8 @@ import pytest
 from kft import KftError, TrainConfig
 from kft.config.overrides import SMOKE, apply, parse
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):

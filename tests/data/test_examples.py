@@ -9,6 +9,8 @@ import pytest
 from kft import KftError
 from kft.data.examples import from_arguments, from_path
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 def test_a_glue_file_gives_its_text_columns_and_ignores_the_rest(mrpc_dir):
     path = os.path.join(mrpc_dir, "validation.tsv")

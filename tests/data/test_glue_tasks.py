@@ -11,6 +11,8 @@ import pytest
 from kft import KftError
 from kft.data import glue, read_glue_tsv
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 HEADER = "label\tsentence1\tsentence2\tidx\n"
 
 

@@ -12,6 +12,8 @@ from kft.data import Split
 from kft.data.images import check_images, image_folder, image_split
 from kft.data.pipelines import load_pipeline
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 def write_image(path, height=24, width=32, value=None, seed=0):
     """Writes a random (or constant `value`) RGB JPEG or PNG to `path`."""

@@ -8,6 +8,8 @@ import pytest
 from kft import KftError
 from kft.data.tables import decode, format_of, read_table
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 ROWS = 'label\tsentence\n1\the said " yes\n0\tno\n'
 
 

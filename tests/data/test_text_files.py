@@ -11,6 +11,8 @@ from kft import KftError
 from kft.data import text_folder
 from kft.data.labels import class_names_of, parse_names
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 def write(folder, name, text):
     folder.mkdir(parents=True, exist_ok=True)

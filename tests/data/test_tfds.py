@@ -8,6 +8,8 @@ from kft import KftError
 from kft.data import tfds_images, tfds_text
 from kft.data.tfds import parse_splits
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 AG_NEWS = ("World", "Sports", "Business", "Sci/Tech")
 
 

@@ -9,6 +9,8 @@ from kft import KftError
 from kft.data import image_folder, text_folder
 from kft.evaluation.data import load_split, run_inputs
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 IMAGES = {"kind": "image", "class_names": ["hotdog", "not-hotdog"],
           "image_size": 32}
 

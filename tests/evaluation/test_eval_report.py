@@ -1,9 +1,12 @@
 """kft/evaluation/report.py: worst examples, terminal tables and Markdown."""
 
 import numpy as np
+import pytest
 
 from kft.data import Split
 from kft.evaluation.report import markdown, terminal, worst_examples
+
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
 
 
 def test_worst_examples_name_inputs_classes_and_probabilities():

@@ -52,7 +52,6 @@ def test_only_the_head_is_drawn_again(tiny_bert):
         expected, rtol=1e-6)
 
 
-
 def first_batch_loss(settings):
     from kft.training.trainer import prepare
     from recipes import mrpc

@@ -6,6 +6,8 @@ import pytest
 
 from kft.rundir import atomic
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 def test_writing_replaces_the_file_and_leaves_no_temporary(tmp_path):
     path = str(tmp_path / "a.txt")

@@ -1,6 +1,10 @@
 """kft/rundir/tables.py: aligned text tables and Markdown tables."""
 
+import pytest
+
 from kft.rundir.tables import markdown_table, short, text_table
+
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
 
 
 def test_text_table_aligns_every_column():

@@ -7,6 +7,8 @@ import pytest
 from kft.errors import EXIT_OK
 from kft.runtime import allocator
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 # Allocates and frees 64 MiB with malloc (as torch does for a tensor), then
 # allocates it again and prints the page faults of the second allocation:
 # one per 4 KiB page when glibc gave the memory back, near zero when kept.

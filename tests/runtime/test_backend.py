@@ -29,6 +29,7 @@ def test_selecting_another_backend_after_import_keras_fails_loudly():
 
 
 @pytest.mark.integration
+@pytest.mark.backend_free  # a child per backend, whatever the pass
 @pytest.mark.parametrize("name", backend.BACKENDS)
 def test_select_before_import_decides_the_backend(name):
     code = ("import kft, sys\n"
@@ -58,8 +59,9 @@ def test_configure_seeds_and_sets_precision():
 
 
 @pytest.mark.integration
+@pytest.mark.one_backend("jax")
 def test_one_device_jax_draws_sequential_threefry_bits():
-    # Runs on jax in a subprocess, so every CI backend checks it.
+    # A fresh jax process: other tests change jax's flags in this one.
     code = (
         "import kft\n"
         "kft.backend.select('jax')\n"

@@ -3,10 +3,14 @@ its `best` link, and `sweep.png`."""
 
 import os
 
+import pytest
+
 from kft.rundir import layout
 from kft.sweep import folder as sweep_folder
 from kft.sweep import plot as sweep_plot
 from kft.sweep import record as sweep_record
+
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
 
 
 def test_trial_dirs_are_the_existing_trials_in_order(tmp_path):

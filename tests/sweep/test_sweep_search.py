@@ -18,6 +18,8 @@ from kft.rundir import layout
 from kft.runtime.process import Outcome
 from kft.sweep import search as sweep
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 MRPC = str(ROOT / "recipes" / "mrpc.py")
 
 

@@ -11,6 +11,8 @@ from kft.sweep import space as sweep_space
 from kft.sweep import tuner as sweep_tuner
 from kft.sweep.space import Dim
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 MRPC = str(ROOT / "recipes" / "mrpc.py")
 
 

@@ -12,6 +12,8 @@ from kft.training.scores import (
     worst,
 )
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 def test_confusion_matrix_counts_match_a_hand_count():
     y_true = [0, 0, 0, 1, 1, 2, 2, 2, 2]

@@ -3,6 +3,8 @@ import pytest
 from kft.training.callbacks import StepTimer
 from kft.training.timing import cpu_snapshot, foreign_cores
 
+pytestmark = pytest.mark.backend_free  # no backend-dependent code
+
 
 def test_foreign_load_is_machine_busy_time_minus_our_own():
     before = (10.0, 100.0, 50.0)
