@@ -13,7 +13,14 @@ DeBERTaV3, ... (recipes/mrpc.py and sst2.py are configs of this one).
         validation_split=0.1 preset=distil_bert_base_en_uncased
     kft run recipes/text_classifier.py --smoke data_dir=... preset=...
 
-Expected: TODO-MEASURE
+Measured (tools/results/text_classifier_sst2.md): SST-2 through this
+recipe, all-MiniLM-L6-v2 (`kft preset import`), seed 0, 3 epochs of 200
+steps (19,200 sentences drawn), text_columns=sentence label_column=label
+learning_rate=5e-5, the defaults otherwise (sequence_length 128): torch
+0.857 validation accuracy, 0.859 F1 (best-epoch validation, optimistic;
+the best epoch was the last of 3), from `python tools/bench_sst2.py
+--backends torch --recipe text_classifier --epochs 3 --steps 200 --out
+tools/results/text_classifier_sst2.json`.
 """
 
 import dataclasses
