@@ -39,7 +39,7 @@ def words(path):
 
 
 def resolves(name):
-    """True when `name` (kft.x.y) is a module or an attribute of one."""
+    """True when a dotted name is a kft module or an attribute of one."""
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
         try:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import ROOT, run_kft
+from support import ROOT
 
 import kft
+from kft.commands.cli import main
 from kft.config.overrides import SMOKE
 from kft.errors import EXIT_BAD_INPUT, EXIT_OK
 
@@ -143,18 +144,18 @@ def test_recipe_module_is_plain_and_documented(name):
 
 
 @pytest.mark.parametrize("name", RECIPES)
-def test_recipe_smoke_runs_from_the_command_line(name, tiny_overrides,
-                                                 backend, tmp_path):
-    """`kft run recipes/NAME.py --smoke` as a user types it, on the suite's
+def test_recipe_smoke_runs_through_the_command_line(name, tiny_overrides,
+                                                    tmp_path, capsys):
+    """`kft run recipes/NAME.py --smoke` as a user types it (`kft.main`, in
+    this process: test_cli runs the real `python -m kft`), on the suite's
     backend, with the tiny preset and local data."""
     assert name in tiny_overrides, f"add tiny overrides for {name}"
     out = tmp_path / name
-    done = run_kft("run", f"recipes/{name}.py", "--backend", backend,
-                   "--smoke", *(f"{k}={v}" for k, v in
-                                tiny_overrides[name].items()),
-                   "verbose=0", f"output_dir={out}")
-    assert done.returncode == EXIT_OK, done.stderr[-3000:]
-    printed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert main(argv=[
+        "run", str(ROOT / "recipes" / f"{name}.py"), "--smoke",
+        *(f"{k}={v}" for k, v in tiny_overrides[name].items()),
+        "verbose=0", f"output_dir={out}"]) == EXIT_OK
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["run_dir"] == str(out)
     assert np.isfinite(printed["loss"])
     metrics = json.loads((out / "metrics.json").read_text())
@@ -235,8 +236,6 @@ def photos_and_a_corrupt_file(tmp_path, hotdog_dir):
 
 def test_hotdog_strict_true_stops_at_a_corrupt_image(
         photos_and_a_corrupt_file, tiny_resnet, tmp_path, capsys):
-    from kft.commands.cli import main
-
     photos, broken = photos_and_a_corrupt_file
     argv = ["run", str(ROOT / "recipes" / "hotdog.py"), f"data_dir={photos}",
             f"preset={tiny_resnet}", "image_size=32", "strict=true",
@@ -264,6 +263,7 @@ def test_hotdog_skips_a_corrupt_image_with_a_warning_and_a_count(
     assert metrics["train_examples"] + metrics["validation_examples"] == 8
 
 
+@pytest.mark.backend_free  # configs compared; each trains on every backend
 @pytest.mark.parametrize("task, general", [("mrpc", "text_classifier"),
                                            ("hotdog", "image_classifier")])
 def test_a_task_recipe_is_its_general_recipe_with_its_settings(
