@@ -49,9 +49,10 @@ def kill_when(process, ready, number=None, group=False, timeout=600,
     deadline = time.time() + timeout
     while not ready():
         if process.poll() is not None or time.time() > deadline:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL) if group else (
-                    process.kill())
+            if process.poll() is None and group:
+                os.killpg(process.pid, signal.SIGKILL)
+            elif process.poll() is None:
+                process.kill()
             if log is not None:
                 log.seek(0)
             stream = log if log is not None else process.stderr

@@ -154,10 +154,6 @@ class StepClock:
         })
         self._last = now
 
-    def clean(self, step):
-        """Whether `step` is clean for this clock (`clean_step`)."""
-        return clean_step(step, self.foreign)
-
     def summary(self, batch_size, skip_steps=5):
         """Examples per second over clean, full steps after warm-up (see
         the module docstring), and what else the steps show.
@@ -167,7 +163,7 @@ class StepClock:
             skip_steps: int. Warm-up steps when only one epoch ran.
         """
         timed = timed_steps(self.steps, skip_steps)
-        clean = [s for s in timed if self.clean(s)]
+        clean = [s for s in timed if clean_step(s, self.foreign)]
         seconds = sum(s["seconds"] for s in clean)
         examples = sum(batch_size if s["examples"] is None else s["examples"]
                        for s in clean)

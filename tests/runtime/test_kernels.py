@@ -68,11 +68,7 @@ def test_shifted_depthwise_equals_xla_grouped_convolution(
     def sliced(x, w):
         return kernels.shifted_depthwise(x, w, strides, padding)
 
-    np.testing.assert_allclose(sliced(x, w), grouped(x, w), rtol=1e-5,
-                               atol=1e-5)
-    for mine, xla in zip(_gradients(sliced, x, w), _gradients(grouped, x, w),
-                         strict=True):
-        np.testing.assert_allclose(mine, xla, rtol=1e-4, atol=1e-4)
+    _assert_same(sliced, grouped, x, w)
 
 
 @pytest.mark.backend_free
@@ -98,11 +94,7 @@ def test_pointwise_conv_equals_xla_convolution(shape, filters, strides):
         def mine(x, w):
             return kernels.pointwise_conv(x, w, strides)
 
-        np.testing.assert_allclose(mine(x, w), xla(x, w), rtol=1e-5,
-                                   atol=1e-5)
-        for a, b in zip(_gradients(mine, x, w), _gradients(xla, x, w),
-                        strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+        _assert_same(mine, xla, x, w)
 
 
 @pytest.mark.backend_free
@@ -174,6 +166,14 @@ def test_kft_jax_rewrites_rejects_an_unknown_name(monkeypatch):
                        "max_pool"):
         with kernels.jax_cpu_rewrites():
             pass
+
+
+def _assert_same(mine, xla, x, w):
+    """`mine(x, w)` equals `xla(x, w)`, and so do both gradients."""
+    np.testing.assert_allclose(mine(x, w), xla(x, w), rtol=1e-5, atol=1e-5)
+    for a, b in zip(_gradients(mine, x, w), _gradients(xla, x, w),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def _gradients(conv, x, w):

@@ -127,9 +127,9 @@ def _command(backend, recipe_args, index, processes, devices, ports):
                             f"{devices}").strip()
     else:
         workers = [f"127.0.0.1:{p}" for p in ports]
-        env[environment.TF_CONFIG] = json.dumps({"cluster": {"worker": workers},
-                                       "task": {"type": "worker",
-                                                "index": index}})
+        env[environment.TF_CONFIG] = json.dumps(
+            {"cluster": {"worker": workers},
+             "task": {"type": "worker", "index": index}})
     return [sys.executable, *run], env
 
 
